@@ -1,0 +1,350 @@
+"""Read a revision's upgrade() from its syntax tree, for revisions that cannot run offline.
+
+Only literal arguments are understood; every `op.*` call becomes a change, and what cannot be read
+(dynamic SQL, unknown operations) becomes an OPAQUE change rather than being skipped. Calls in every
+branch of an `if` are included: the reading over-approximates, never under-approximates.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from expandcontract.model import Change, ChangeKind, ConstraintType, Location
+from expandcontract.sql import changes_from_sql
+
+
+@dataclass(frozen=True)
+class _Call:
+    name: str  # the op name: add_column, execute, ...
+    args: list[ast.expr]
+    kwargs: dict[str, ast.expr]
+    location: Location
+    batch_table: str | None  # set inside `with op.batch_alter_table(t) as batch_op`
+    in_transaction: bool
+    dialect: str
+
+    def arg(self, index: int, keyword: str) -> ast.expr | None:
+        if keyword in self.kwargs:
+            return self.kwargs[keyword]
+        return self.args[index] if index < len(self.args) else None
+
+    def literal(self, index: int, keyword: str) -> Any:
+        node = self.arg(index, keyword)
+        if node is None:
+            return None
+        try:
+            return ast.literal_eval(node)
+        except (ValueError, SyntaxError, TypeError):
+            return None
+
+    def text(self, index: int, keyword: str) -> str | None:
+        value = self.literal(index, keyword)
+        return value if isinstance(value, str) else None
+
+    def flag(self, keyword: str) -> bool:
+        node = self.kwargs.get(keyword)
+        return isinstance(node, ast.Constant) and node.value is True
+
+    def change(self, kind: ChangeKind, **fields: Any) -> Change:
+        return Change(
+            kind=kind,
+            location=self.location,
+            in_transaction=self.in_transaction,
+            operation=self.name,
+            **fields,
+        )
+
+    def shift(self) -> int:
+        """Batch calls omit the table argument: positions shift left by one."""
+        return 1 if self.batch_table is not None else 0
+
+    def table(self, index: int, keyword: str) -> str | None:
+        return self.batch_table if self.batch_table is not None else self.text(index, keyword)
+
+
+def _column_call(node: ast.expr | None) -> tuple[str | None, bool, bool]:
+    """(name, nullable, has server default) of a literal `sa.Column(...)` call."""
+    if not isinstance(node, ast.Call):
+        return None, True, False
+    name = None
+    if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+        name = node.args[0].value
+    nullable, default = True, False
+    for kw in node.keywords:
+        if kw.arg == "nullable" and isinstance(kw.value, ast.Constant):
+            nullable = bool(kw.value.value)
+        if kw.arg == "primary_key" and isinstance(kw.value, ast.Constant) and kw.value.value:
+            nullable = False
+        if kw.arg == "server_default":
+            default = not (isinstance(kw.value, ast.Constant) and kw.value.value is None)
+    return name, nullable, default
+
+
+def _sql_literal(node: ast.expr | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Call) and node.args and _callee(node.func) == "text":
+        return _sql_literal(node.args[0])
+    return None
+
+
+def _callee(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    if isinstance(func, ast.Name):
+        return func.id
+    return None
+
+
+def _execute(call: _Call) -> list[Change]:
+    sql = _sql_literal(call.arg(0, "sqltext"))
+    if sql is None:
+        return [call.change(ChangeKind.OPAQUE, detail="execute() with SQL built at run time")]
+    found = changes_from_sql(
+        sql, dialect=call.dialect, location=call.location, in_transaction=call.in_transaction
+    )
+    return [replace(c, operation="execute") for c in found]
+
+
+def _add_column(call: _Call) -> list[Change]:
+    s = call.shift()
+    name, nullable, default = _column_call(call.arg(1 - s, "column"))
+    return [
+        call.change(
+            ChangeKind.ADD_COLUMN,
+            table=call.table(0, "table_name"),
+            column=name,
+            nullable=nullable,
+            default="<default>" if default else None,
+        )
+    ]
+
+
+def _alter_column(call: _Call) -> list[Change]:
+    s = call.shift()
+    base = {"table": call.table(0, "table_name"), "column": call.text(1 - s, "column_name")}
+    out: list[Change] = []
+    if "type_" in call.kwargs:
+        out.append(
+            call.change(
+                ChangeKind.ALTER_COLUMN_TYPE,
+                type=ast.unparse(call.kwargs["type_"]),
+                old_type=ast.unparse(call.kwargs["existing_type"])
+                if "existing_type" in call.kwargs
+                else None,
+                **base,
+            )
+        )
+    if "nullable" in call.kwargs:
+        nullable = call.literal(99, "nullable")
+        if nullable is False:
+            out.append(call.change(ChangeKind.SET_NOT_NULL, nullable=False, **base))
+        elif nullable is True:
+            out.append(call.change(ChangeKind.DROP_NOT_NULL, nullable=True, **base))
+        else:
+            out.append(
+                call.change(ChangeKind.OPAQUE, detail="alter_column(nullable=...) not a literal", **base)
+            )
+    if "server_default" in call.kwargs:
+        node = call.kwargs["server_default"]
+        if isinstance(node, ast.Constant) and node.value is None:
+            out.append(call.change(ChangeKind.DROP_DEFAULT, **base))
+        else:
+            out.append(call.change(ChangeKind.SET_DEFAULT, default=ast.unparse(node), **base))
+    if "new_column_name" in call.kwargs:
+        out.append(
+            call.change(ChangeKind.RENAME_COLUMN, new_name=call.literal(99, "new_column_name"), **base)
+        )
+    return out
+
+
+def _constraint(ctype: ConstraintType, columns_at: int | None) -> Callable[[_Call], list[Change]]:
+    def read(call: _Call) -> list[Change]:
+        s = call.shift()
+        table = (
+            call.table(1, "table_name")
+            if ctype is not ConstraintType.FOREIGN_KEY
+            else call.table(1, "source_table")
+        )
+        columns: tuple[str, ...] = ()
+        if columns_at is not None:
+            value = call.literal(
+                columns_at - s, "columns" if ctype is not ConstraintType.FOREIGN_KEY else "local_cols"
+            )
+            columns = tuple(value) if isinstance(value, list | tuple) else ()
+        return [
+            call.change(
+                ChangeKind.ADD_CONSTRAINT,
+                table=table,
+                name=call.text(0, "constraint_name"),
+                constraint_type=ctype,
+                columns=columns,
+                not_valid=call.flag("postgresql_not_valid"),
+            )
+        ]
+
+    return read
+
+
+def _simple(
+    kind: ChangeKind, table_at: int, name_at: int | None = None, **extra: Callable[[_Call], Any]
+) -> Callable[[_Call], list[Change]]:
+    def read(call: _Call) -> list[Change]:
+        fields: dict[str, Any] = {"table": call.table(table_at, "table_name")}
+        if name_at is not None:
+            fields["name"] = call.text(name_at, "index_name")
+        fields.update({key: fn(call) for key, fn in extra.items()})
+        return [call.change(kind, **fields)]
+
+    return read
+
+
+_READERS: dict[str, Callable[[_Call], list[Change]]] = {
+    "execute": _execute,
+    "add_column": _add_column,
+    "alter_column": _alter_column,
+    "create_table": _simple(ChangeKind.CREATE_TABLE, 0),
+    "drop_table": _simple(ChangeKind.DROP_TABLE, 0),
+    "rename_table": lambda c: [
+        c.change(
+            ChangeKind.RENAME_TABLE, table=c.text(0, "old_table_name"), new_name=c.text(1, "new_table_name")
+        )
+    ],
+    "drop_column": lambda c: [
+        c.change(
+            ChangeKind.DROP_COLUMN,
+            table=c.table(0, "table_name"),
+            column=c.text(1 - c.shift(), "column_name"),
+        )
+    ],
+    "create_index": lambda c: [
+        c.change(
+            ChangeKind.CREATE_INDEX,
+            name=c.text(0, "index_name"),
+            table=c.table(1, "table_name"),
+            unique=c.flag("unique"),
+            concurrently=c.flag("postgresql_concurrently"),
+        )
+    ],
+    "drop_index": lambda c: [
+        c.change(
+            ChangeKind.DROP_INDEX,
+            name=c.text(0, "index_name"),
+            table=c.batch_table or c.text(1, "table_name"),
+            concurrently=c.flag("postgresql_concurrently"),
+        )
+    ],
+    "create_unique_constraint": _constraint(ConstraintType.UNIQUE, 2),
+    "create_primary_key": _constraint(ConstraintType.PRIMARY_KEY, 2),
+    "create_foreign_key": _constraint(ConstraintType.FOREIGN_KEY, 3),
+    "create_check_constraint": _constraint(ConstraintType.CHECK, None),
+    "create_exclude_constraint": _constraint(ConstraintType.EXCLUDE, None),
+    "drop_constraint": lambda c: [
+        c.change(
+            ChangeKind.DROP_CONSTRAINT, name=c.text(0, "constraint_name"), table=c.table(1, "table_name")
+        )
+    ],
+    "bulk_insert": lambda c: [c.change(ChangeKind.INSERT)],
+    "create_table_comment": _simple(ChangeKind.COMMENT, 0),
+    "drop_table_comment": _simple(ChangeKind.COMMENT, 0),
+}
+# calls on `op` that do not change the schema
+_NEUTRAL = frozenset(
+    {
+        "get_bind",
+        "get_context",
+        "f",
+        "inline_literal",
+        "batch_alter_table",
+        "implementation_for",
+        "register_operation",
+        "invoke",
+        "run_async",
+    }
+)
+
+
+class _Walker:
+    def __init__(self, path: str, dialect: str) -> None:
+        self.path = path
+        self.dialect = dialect
+        self.changes: list[Change] = []
+
+    def walk(self, nodes: list[ast.stmt], batch: dict[str, str], in_transaction: bool) -> None:
+        for node in nodes:
+            self._node(node, batch, in_transaction)
+
+    def _node(self, node: ast.AST, batch: dict[str, str], in_transaction: bool) -> None:
+        if isinstance(node, ast.With | ast.AsyncWith):
+            inner_batch, inner_txn = dict(batch), in_transaction
+            for item in node.items:
+                expr = item.context_expr
+                self._node(expr, batch, in_transaction)
+                name = _callee(expr.func) if isinstance(expr, ast.Call) else None
+                if name == "autocommit_block":
+                    inner_txn = False
+                elif name == "batch_alter_table" and isinstance(expr, ast.Call):
+                    table = (
+                        expr.args[0]
+                        if expr.args
+                        else next((k.value for k in expr.keywords if k.arg == "table_name"), None)
+                    )
+                    alias = item.optional_vars.id if isinstance(item.optional_vars, ast.Name) else None
+                    if alias:
+                        inner_batch[alias] = (
+                            str(table.value) if isinstance(table, ast.Constant) else "<table>"
+                        )
+            self.walk(node.body, inner_batch, inner_txn)
+            return
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            return  # nested definitions run only if called; their calls are seen where they are called
+        if isinstance(node, ast.Call):
+            self._call(node, batch, in_transaction)
+        for child in ast.iter_child_nodes(node):
+            self._node(child, batch, in_transaction)
+
+    def _call(self, node: ast.Call, batch: dict[str, str], in_transaction: bool) -> None:
+        func = node.func
+        if not isinstance(func, ast.Attribute):
+            return
+        receiver = func.value.id if isinstance(func.value, ast.Name) else None
+        name = func.attr
+        is_op = receiver == "op" or receiver in batch
+        if not is_op and not (name == "execute" and _sql_literal(node.args[0] if node.args else None)):
+            return  # not an operation; a conn.execute() of literal SQL still counts
+        if name in _NEUTRAL:
+            return
+        call = _Call(
+            name=name,
+            args=list(node.args),
+            kwargs={k.arg: k.value for k in node.keywords if k.arg},
+            location=Location(self.path, node.lineno),
+            batch_table=batch.get(receiver or ""),
+            in_transaction=in_transaction,
+            dialect=self.dialect,
+        )
+        reader = _READERS.get(name)
+        if reader is None:
+            self.changes.append(
+                call.change(ChangeKind.OPAQUE, detail=f"op.{name}() is not known to the AST reader")
+            )
+        else:
+            self.changes.extend(reader(call))
+
+
+def _upgrade_functions(tree: ast.Module) -> Iterator[ast.FunctionDef]:
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("upgrade"):
+            yield node
+
+
+def read_revision_ast(source: str, path: str, dialect: str, in_transaction: bool = True) -> list[Change]:
+    """Every change upgrade() makes, as far as its syntax tree shows."""
+    tree = ast.parse(source, filename=path)
+    walker = _Walker(path, dialect)
+    for function in _upgrade_functions(tree):
+        walker.walk(function.body, {}, in_transaction)
+    return walker.changes

@@ -1,0 +1,236 @@
+"""Run a revision's upgrade() offline and capture what it does.
+
+Each revision runs against an offline `MigrationContext` (as `alembic upgrade --sql` does). A
+subclass of `Operations` records every operation object, the line of the revision file that called
+it, and the SQL it emitted; the record becomes `Change` objects. A revision that cannot run offline
+is read from its AST instead and says why.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import os
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from alembic.operations import BatchOperations, Operations, batch, ops
+from alembic.runtime.environment import EnvironmentContext
+from alembic.runtime.migration import MigrationContext
+from alembic.script import Script
+from sqlalchemy.engine import Dialect
+
+from expandcontract.alembic_ext.ast_reader import read_revision_ast
+from expandcontract.alembic_ext.op_changes import OpContext, changes_of
+from expandcontract.alembic_ext.project import AlembicProject, alembic_config
+from expandcontract.model import CapturedRevision, Change, Location, ReadMode, RevisionInfo
+from expandcontract.sql import changes_from_sql, transaction_after
+
+
+class _Buffer(io.StringIO):
+    """The output buffer Alembic writes --sql text to; read in pieces as operations run."""
+
+    def take(self) -> str:
+        text = self.getvalue()
+        self.seek(0)
+        self.truncate()
+        return text
+
+
+@dataclass
+class _Recorded:
+    operation: (
+        ops.MigrateOperation | None
+    )  # None: output between operations (autocommit_block's COMMIT/BEGIN)
+    line: int
+    sql: str = ""
+
+
+@dataclass
+class _Recorder:
+    """Attributes emitted SQL to the operation (or the gap between operations) that wrote it."""
+
+    path: str
+    buffer: _Buffer
+    timeline: list[_Recorded] = field(default_factory=list)
+    _open: list[_Recorded] = field(default_factory=list)
+    _same_file: dict[str, bool] = field(default_factory=dict)
+
+    def _settle(self) -> None:
+        text = self.buffer.take()
+        if not text:
+            return
+        if self._open:
+            self._open[-1].sql += text
+        else:
+            self.timeline.append(_Recorded(operation=None, line=0, sql=text))
+
+    def caller_line(self) -> int:
+        frame = inspect.currentframe()
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            same = self._same_file.get(filename)
+            if same is None:
+                same = self._same_file[filename] = os.path.realpath(filename) == self.path
+            if same:
+                return frame.f_lineno
+            frame = frame.f_back
+        return 0
+
+    def record(self, operation: ops.MigrateOperation, invoke: Callable[[], Any]) -> Any:
+        self._settle()
+        entry = _Recorded(operation=operation, line=self.caller_line())
+        self.timeline.append(entry)
+        self._open.append(entry)
+        try:
+            return invoke()
+        finally:
+            self._settle()
+            self._open.pop()
+
+    def record_rendered(self, operation: ops.MigrateOperation, sql: str) -> None:
+        self._settle()
+        self.timeline.append(_Recorded(operation=operation, line=self.caller_line(), sql=sql))
+
+    def discard_output(self) -> None:
+        self.buffer.take()
+
+
+def _render_offline(operation: ops.MigrateOperation, context: MigrationContext) -> str:
+    """The SQL an operation emits on its own, outside batch mode."""
+    buffer = _Buffer()
+    scratch = MigrationContext.configure(
+        dialect=context.dialect, opts={"as_sql": True, "output_buffer": buffer, "literal_binds": True}
+    )
+    Operations(scratch).invoke(operation)
+    return buffer.take()
+
+
+@contextmanager
+def _batch_alter_table(
+    operations: Operations,
+    recorder: _Recorder,
+    table_name: str,
+    schema: str | None = None,
+    recreate: str = "auto",
+    partial_reordering: list[tuple[str, ...]] | None = None,
+    copy_from: Any = None,
+    table_args: tuple[Any, ...] = (),
+    table_kwargs: Any = None,
+    reflect_args: tuple[Any, ...] = (),
+    reflect_kwargs: Any = None,
+    naming_convention: dict[str, str] | None = None,
+) -> Iterator[BatchOperations]:
+    """`Operations.batch_alter_table`, with a batch_op that records each operation where it is called."""
+    impl = batch.BatchOperationsImpl(  # type: ignore[no-untyped-call]
+        operations,
+        table_name,
+        schema,
+        recreate,
+        copy_from,
+        table_args,
+        table_kwargs or {},
+        reflect_args,
+        reflect_kwargs or {},
+        naming_convention,
+        partial_reordering,
+    )
+    batch_op = BatchOperations(operations.migration_context, impl=impl)
+    queue = batch_op.invoke
+
+    def invoke(operation: ops.MigrateOperation) -> Any:
+        # batch operations are queued and replayed when the block ends; record each one where it
+        # was called, with the SQL it stands for (a non-recreate batch emits exactly that)
+        recorder.record_rendered(operation, _render_offline(operation, operations.migration_context))
+        return queue(operation)
+
+    setattr(batch_op, "invoke", invoke)  # noqa: B010 - per-instance override, Alembic's classes untouched
+    yield batch_op
+    impl.flush()
+    recorder.discard_output()
+
+
+def capturing_operations(context: MigrationContext, recorder: _Recorder) -> Operations:
+    """An `Operations` whose every operation (batch ones included) is recorded before it runs."""
+    operations = Operations(context)
+    plain_invoke = operations.invoke
+    setattr(operations, "invoke", lambda op: recorder.record(op, lambda: plain_invoke(op)))  # noqa: B010
+    setattr(operations, "batch_alter_table", partial(_batch_alter_table, operations, recorder))  # noqa: B010
+    return operations
+
+
+def _changes(recorder: _Recorder, path: str, dialect: Dialect, in_transaction: bool) -> list[Change]:
+    out: list[Change] = []
+    for entry in recorder.timeline:
+        location = Location(path, entry.line)
+        if entry.operation is None:
+            found = changes_from_sql(
+                entry.sql, dialect=dialect.name, location=location, in_transaction=in_transaction
+            )
+            in_transaction = transaction_after(found, in_transaction)
+            continue
+        ctx = OpContext(location=location, sql=entry.sql, in_transaction=in_transaction, dialect=dialect)
+        found = changes_of(entry.operation, ctx)
+        in_transaction = transaction_after(found, in_transaction)
+        out.extend(found)
+    return out
+
+
+def _failure_reason(exc: BaseException, path: str, source: str) -> str:
+    lines = [
+        f.lineno for f in traceback.extract_tb(exc.__traceback__) if os.path.realpath(f.filename) == path
+    ]
+    where = f" (line {lines[-1]})" if lines else ""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if "get_bind" in source and isinstance(exc, AttributeError) and "NoneType" in message:
+        return f"reads from the database through op.get_bind(), which has no connection offline{where}"
+    return f"{type(exc).__name__}: {message}{where}" if message else f"{type(exc).__name__}{where}"
+
+
+def capture_revision(project: AlembicProject, script: Script, info: RevisionInfo) -> CapturedRevision:
+    """Run one revision's upgrade() offline for the project's dialect; fall back to its AST."""
+    path = os.path.realpath(info.path)
+    buffer = _Buffer()
+    env = EnvironmentContext(alembic_config(project.settings), project.script)
+    with env:  # so `from alembic import context` works inside upgrade()
+        env.configure(
+            dialect_name=project.settings.dialect, as_sql=True, output_buffer=buffer, literal_binds=True
+        )
+        context = env.get_context()
+        recorder = _Recorder(path=path, buffer=buffer)
+        operations = capturing_operations(context, recorder)
+        operations._install_proxy()  # what Operations.context() does; it cannot take a prepared instance
+        try:
+            upgrade = getattr(script.module, "upgrade", None)
+            if upgrade is None:
+                raise AttributeError("the revision defines no upgrade() function")
+            upgrade()
+        except (Exception, SystemExit) as exc:
+            source = _read(path)
+            return CapturedRevision(
+                info=info,
+                changes=tuple(read_revision_ast(source, path, project.settings.dialect)),
+                read_mode=ReadMode.AST,
+                unreadable_reason=_failure_reason(exc, path, source),
+            )
+        finally:
+            operations._remove_proxy()
+        changes = _changes(recorder, path, context.dialect, bool(context.impl.transactional_ddl))
+    return CapturedRevision(info=info, changes=tuple(changes), read_mode=ReadMode.OFFLINE)
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as fh:
+        return fh.read()
+
+
+def capture_project(project: AlembicProject) -> list[CapturedRevision]:
+    """Capture every revision, bases first. Call inside `reading_session`."""
+    return [
+        capture_revision(project, script, info)
+        for script, info in zip(project.scripts(), project.history.revisions, strict=True)
+    ]

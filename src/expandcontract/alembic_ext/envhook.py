@@ -1,0 +1,101 @@
+"""What a project's env.py calls, so plain `alembic upgrade` honours the contract gate.
+
+from expandcontract.alembic_ext.envhook import before_migrations, database_url
+...
+with context.begin_transaction():
+    before_migrations(context)
+    context.run_migrations()
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+
+from expandcontract.alembic_ext.project import history_of
+from expandcontract.errors import ExpandContractError
+from expandcontract.gate.hook import blocked_message, review_contract
+from expandcontract.model import DeclaredPhase
+from expandcontract.settings import URL_ENV, Settings, load_settings
+
+SETTINGS_KEY = "expandcontract.settings"
+REVIEWED_KEY = "expandcontract.reviewed"  # contract revisions our own CLI already had the gate review
+_PLACEHOLDER_URL = "driver://user:pass@localhost/dbname"
+
+
+def _settings(config: Config) -> Settings:
+    given = config.attributes.get(SETTINGS_KEY)
+    if isinstance(given, Settings):
+        return given
+    folder = Path(config.config_file_name).resolve().parent if config.config_file_name else Path.cwd()
+    try:
+        return load_settings(cwd=folder)
+    except ExpandContractError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def database_url(config: Config) -> str:
+    """The URL to migrate: expandcontract's settings, then EXPANDCONTRACT_DATABASE_URL, then alembic.ini."""
+    given = config.attributes.get(SETTINGS_KEY)
+    if isinstance(given, Settings) and given.database_url:
+        return given.database_url
+    url = os.environ.get(URL_ENV) or config.get_main_option("sqlalchemy.url")
+    if not url or url == _PLACEHOLDER_URL:
+        raise CommandError(
+            f"no database URL: set sqlalchemy.url in {config.config_file_name or 'alembic.ini'}, "
+            f"or {URL_ENV}, or pass --url to expandcontract"
+        )
+    return url
+
+
+def pending_revisions(
+    script: ScriptDirectory, destination: str, current: tuple[str, ...]
+) -> list[str] | None:
+    """Revisions an upgrade from `current` to `destination` applies, in order; None if it is no upgrade."""
+    try:
+        # the same step computation `alembic upgrade` runs
+        steps = script._upgrade_revs(destination, current)  # type: ignore[arg-type]  # Alembic passes heads too
+    except CommandError:
+        return None
+    return [step.revision.revision for step in steps if step.is_upgrade]
+
+
+def before_migrations(context: EnvironmentContext) -> None:
+    """Refuse the run if it would apply a contract revision the gate does not allow.
+
+    Call it in env.py right before `context.run_migrations()`, online and offline.
+    """
+    destination = context.get_revision_argument()
+    if destination is None:
+        return
+    if context.is_offline_mode():
+        start = context.get_starting_revision_argument()
+        current: tuple[str, ...] = () if start in (None, "base") else tuple(script_ids(start))
+    else:
+        current = tuple(context.get_context().get_current_heads())
+    target = destination if isinstance(destination, str) else tuple(destination)
+    ordered = pending_revisions(context.script, target, current)  # type: ignore[arg-type]
+    if not ordered:
+        return
+    history = history_of(context.script)
+    pending = [history.by_id[r] for r in ordered if history.by_id[r].declared_phase is DeclaredPhase.CONTRACT]
+    reviewed = context.config.attributes.get(REVIEWED_KEY, set())
+    pending = [r for r in pending if r.revision not in reviewed]
+    if not pending:
+        return
+    verdicts = review_contract(_settings(context.config), history, pending)
+    if not all(v.allowed for v in verdicts):
+        raise CommandError(blocked_message(verdicts))
+
+
+def script_ids(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, tuple | list):
+        return [str(v) for v in value]
+    return []

@@ -1,0 +1,91 @@
+"""Apply revisions with Alembic's own `upgrade`, and read where a database stands."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.runtime.migration import MigrationContext
+from alembic.util import CommandError
+
+from expandcontract.alembic_ext.envhook import REVIEWED_KEY, pending_revisions
+from expandcontract.alembic_ext.project import AlembicProject, alembic_config
+from expandcontract.errors import DatabaseError, ExpandContractError
+from expandcontract.settings import Settings
+
+
+def safe_url(url: str) -> str:
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<unparsable URL>"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextmanager
+def _in_project_dir(settings: Settings) -> Iterator[None]:
+    # Alembic resolves relative paths (prepend_sys_path, relative URLs) against the working directory
+    folder = settings.alembic_config.parent if settings.alembic_config else settings.project_dir
+    saved = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(saved)
+
+
+def current_heads(settings: Settings) -> tuple[str, ...]:
+    """The revisions the database's version table says are applied (empty for a new database)."""
+    url = settings.require_url()
+    try:
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise DatabaseError(f"invalid database URL {safe_url(url)}: {_one_line(exc)}") from exc
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection,
+                opts={
+                    "version_table": settings.version_table,
+                    "version_table_schema": settings.version_table_schema,
+                },
+            )
+            return tuple(context.get_current_heads())
+    except sa.exc.SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot read the version table at {safe_url(url)}: {_one_line(exc)}") from exc
+    finally:
+        engine.dispose()
+
+
+def planned(project: AlembicProject, target: str, current: tuple[str, ...]) -> list[str]:
+    """Revisions `alembic upgrade target` would apply from `current`, in order."""
+    ordered = pending_revisions(project.script, target, current)
+    if ordered is None:
+        raise ExpandContractError(f"`{target}` is not an upgrade target from {', '.join(current) or 'base'}")
+    return ordered
+
+
+def run_upgrade(settings: Settings, target: str, sql: bool, reviewed: set[str]) -> None:
+    """`alembic upgrade target [--sql]` through the project's env.py."""
+    if settings.alembic_config is None:
+        raise ExpandContractError(
+            "upgrade runs the project's env.py and needs its alembic.ini; set `alembic-config` "
+            "under [tool.expandcontract] or run where alembic.ini is"
+        )
+    cfg = alembic_config(settings)
+    cfg.attributes[REVIEWED_KEY] = reviewed
+    try:
+        with _in_project_dir(settings):
+            command.upgrade(cfg, target, sql=sql)
+    except CommandError as exc:
+        raise ExpandContractError(f"alembic upgrade {target}: {_one_line(exc)}") from exc
+    except sa.exc.SQLAlchemyError as exc:
+        where = safe_url(settings.database_url) if settings.database_url else "the database"
+        raise DatabaseError(f"alembic upgrade {target} failed on {where}: {_one_line(exc)}") from exc

@@ -1,0 +1,189 @@
+"""Open an Alembic project from settings: its Config, its script directory, its history.
+
+Reading never runs the project's env.py: a bare script directory (`--script-location`) works too.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.script import Script, ScriptDirectory
+from alembic.util import CommandError
+
+from expandcontract.errors import ConfigError, RevisionLoadError
+from expandcontract.history import History, build_history
+from expandcontract.model import DeclaredPhase, RevisionInfo
+from expandcontract.settings import Settings
+
+
+@dataclass(frozen=True)
+class AlembicProject:
+    settings: Settings
+    script: ScriptDirectory
+    history: History
+    env_py: Path  # where the project's env.py is (it may not exist for a bare script directory)
+
+    def scripts(self) -> list[Script]:
+        """Alembic's Script objects in history order (bases first)."""
+        scripts: list[Script] = []
+        for info in self.history.revisions:
+            found = self.script.get_revision(info.revision)
+            assert found is not None
+            scripts.append(found)
+        return scripts
+
+
+def _resolve(path: str, base: Path) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else (base / p)
+
+
+def alembic_config(settings: Settings) -> Config:
+    """An Alembic Config for the project, with every path made absolute."""
+    settings.require_project()
+    if settings.alembic_config is not None:
+        cfg = Config(str(settings.alembic_config))
+        base = settings.alembic_config.parent
+        location = settings.script_location or cfg.get_alembic_option("script_location")
+        if not location:
+            raise ConfigError(f"{settings.alembic_config}: no script_location in [alembic]; add one")
+        cfg.set_main_option("script_location", str(_resolve(str(location), base)).replace("%", "%%"))
+    else:
+        cfg = Config()
+        assert settings.script_location is not None
+        cfg.set_main_option("script_location", str(settings.script_location).replace("%", "%%"))
+        base = settings.project_dir
+    if settings.database_url:
+        cfg.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
+    cfg.attributes["expandcontract.settings"] = settings
+    return cfg
+
+
+def _script_directory(settings: Settings) -> ScriptDirectory:
+    cfg = alembic_config(settings)
+    location = Path(cfg.get_alembic_option("script_location") or "")
+    if not location.is_dir():
+        raise ConfigError(f"{location}: Alembic script directory not found; check script_location")
+    base = settings.alembic_config.parent if settings.alembic_config else settings.project_dir
+    if settings.version_locations:
+        versions: list[str] | None = [str(p) for p in settings.version_locations]
+    else:
+        listed = cfg.get_version_locations_list() if settings.alembic_config else None
+        versions = [str(_resolve(v, base)) for v in listed] if listed else None
+    recursive = settings.recursive_version_locations
+    if recursive is None:
+        recursive = bool(settings.alembic_config) and cfg.get_alembic_boolean_option(
+            "recursive_version_locations"
+        )
+    return ScriptDirectory(
+        str(location),
+        version_locations=versions,
+        recursive_version_locations=recursive,
+        messaging_opts={"quiet": True},
+    )
+
+
+def _depends_on(script: ScriptDirectory, rev: Script) -> tuple[str, ...]:
+    raw = rev.dependencies
+    if not raw:
+        return ()
+    names = (raw,) if isinstance(raw, str) else tuple(raw)
+    out: list[str] = []
+    for name in names:
+        for dep in script.revision_map.get_revisions(name):
+            dep_id = getattr(dep, "revision", None)
+            if dep_id and dep_id not in out:
+                out.append(dep_id)
+    return tuple(out)
+
+
+def _as_tuple(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list | tuple | set | frozenset):
+        return tuple(str(v) for v in value)
+    return ()
+
+
+def _revision_info(script: ScriptDirectory, rev: Script) -> RevisionInfo:
+    module = rev.module
+    requires = getattr(module, "requires_release", None)
+    return RevisionInfo(
+        revision=rev.revision,
+        path=str(Path(rev.path).resolve()),
+        message=(rev.doc or "").strip().splitlines()[0] if rev.doc else "",
+        down_revisions=_as_tuple(rev.down_revision),
+        depends_on=_depends_on(script, rev),
+        branch_labels=_as_tuple(getattr(module, "branch_labels", None)),
+        declared_phase=DeclaredPhase.UNPHASED,
+        requires_release=requires if isinstance(requires, str) else None,
+    )
+
+
+def _load_error(exc: BaseException, location: Path) -> RevisionLoadError:
+    if isinstance(exc, SyntaxError):
+        where = f"{exc.filename}:{exc.lineno}" if exc.filename else str(location)
+        return RevisionLoadError(f"{where}: syntax error in revision file ({exc.msg}); fix the file")
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__) if str(location) in str(Path(f.filename).resolve())
+    ]
+    where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else str(location)
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, CommandError):
+        return RevisionLoadError(f"{where}: Alembic cannot read the revision history: {detail}")
+    return RevisionLoadError(f"{where}: revision file fails to import ({type(exc).__name__}: {detail})")
+
+
+def history_of(script: ScriptDirectory) -> History:
+    """Load every revision of a script directory and build the history; one-line errors."""
+    location = Path(script.dir).resolve()
+    try:
+        revisions = list(script.walk_revisions())
+        infos = [_revision_info(script, rev) for rev in reversed(revisions)]
+    except Exception as exc:
+        raise _load_error(exc, location) from exc
+    return build_history(infos)
+
+
+def open_project(settings: Settings) -> AlembicProject:
+    """The project's script directory and history (call inside `reading_session` to read offline)."""
+    script = _script_directory(settings)
+    return AlembicProject(
+        settings=settings,
+        script=script,
+        history=history_of(script),
+        env_py=Path(script.dir).resolve() / "env.py",
+    )
+
+
+@contextmanager
+def reading_session(settings: Settings) -> Iterator[None]:
+    """Where revisions are imported and run offline: stand-ins for missing imports, the project's
+    `prepend_sys_path`, and a scratch working directory (revision code may write files)."""
+    from expandcontract.alembic_ext.stubs import stand_in_missing_imports
+
+    saved_path = list(sys.path)
+    saved_cwd = os.getcwd()
+    if settings.alembic_config is not None:
+        cfg = Config(str(settings.alembic_config))
+        for entry in reversed(cfg.get_prepend_sys_paths_list() or []):
+            sys.path.insert(0, str(_resolve(entry, settings.alembic_config.parent)))
+    else:
+        sys.path.insert(0, str(settings.project_dir))
+    with tempfile.TemporaryDirectory(prefix="expandcontract-") as scratch, stand_in_missing_imports():
+        os.chdir(scratch)
+        try:
+            yield
+        finally:
+            os.chdir(saved_cwd)
+            sys.path[:] = saved_path

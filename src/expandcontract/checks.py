@@ -1,0 +1,186 @@
+"""The layout invariants `expandcontract check` enforces in CI."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from expandcontract.history import CONTRACT_LABEL, EXPAND_LABEL, History
+from expandcontract.model import CapturedRevision, ChangeKind, DeclaredPhase, RevisionInfo
+
+ENV_HOOK_MARKER = "before_migrations"  # what a project's env.py calls (alembic_ext/envhook.py)
+
+
+@dataclass(frozen=True)
+class Violation:
+    code: str  # EC005 / EC006 where the lint catalog has the rule, else a kebab-case name
+    path: str
+    message: str
+    line: int = 0
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.code} {self.message}"
+
+
+def _branch_roots(history: History) -> list[Violation]:
+    out: list[Violation] = []
+    roots: dict[str, list[RevisionInfo]] = {
+        label: history.roots_labelled(label) for label in (EXPAND_LABEL, CONTRACT_LABEL)
+    }
+    for label, found in roots.items():
+        if not found:
+            out.append(
+                Violation(
+                    "branch-roots",
+                    "",
+                    f"no revision carries branch_labels = ('{label}',); run `expandcontract adopt`",
+                )
+            )
+        for extra in found[1:]:
+            out.append(
+                Violation(
+                    "branch-roots",
+                    extra.path,
+                    f"`{label}` label on {extra.revision}, but "
+                    f"{found[0].revision} already starts that branch; labels belong on branch roots only",
+                )
+            )
+    if roots[EXPAND_LABEL] and roots[CONTRACT_LABEL]:
+        expand, contract = roots[EXPAND_LABEL][0], roots[CONTRACT_LABEL][0]
+        if expand.down_revisions != contract.down_revisions or len(expand.down_revisions) != 1:
+            out.append(
+                Violation(
+                    "branch-roots",
+                    contract.path,
+                    f"the branch roots {expand.revision} (expand) and {contract.revision} (contract) must "
+                    f"grow from one common root, not {expand.down_revisions} and {contract.down_revisions}",
+                )
+            )
+    return out
+
+
+def _folder(info: RevisionInfo) -> Violation | None:
+    parts = set(Path(info.path).parent.parts)
+    phase = info.declared_phase
+    if phase in (DeclaredPhase.EXPAND, DeclaredPhase.CONTRACT):
+        other = CONTRACT_LABEL if phase is DeclaredPhase.EXPAND else EXPAND_LABEL
+        if phase.value not in parts or other in parts:
+            return Violation(
+                "EC006",
+                info.path,
+                f"{info.revision} is on the {phase.value} branch but not in a "
+                f"`{phase.value}/` folder; move the file there",
+            )
+    elif phase is DeclaredPhase.BASELINE and parts & {EXPAND_LABEL, CONTRACT_LABEL}:
+        return Violation(
+            "EC006", info.path, f"{info.revision} is before the branch point but sits in a phase folder"
+        )
+    return None
+
+
+def _unphased(history: History, info: RevisionInfo) -> Violation:
+    parents = [history.by_id[p].declared_phase for p in info.down_revisions if p in history.by_id]
+    if DeclaredPhase.EXPAND in parents and DeclaredPhase.CONTRACT in parents:
+        return Violation(
+            "EC006",
+            info.path,
+            f"{info.revision} merges the expand and contract branches; "
+            "the branches must stay apart (use depends_on to order them)",
+        )
+    return Violation(
+        "EC006",
+        info.path,
+        f"{info.revision} is on neither the expand nor the contract branch; "
+        "rebase it with `down_revision` onto one of them",
+    )
+
+
+def _removed_columns(captured: CapturedRevision) -> set[tuple[str, str]]:
+    kinds = (ChangeKind.DROP_COLUMN, ChangeKind.RENAME_COLUMN, ChangeKind.ALTER_COLUMN_TYPE)
+    return {
+        (c.table.lower(), c.column.lower())
+        for c in captured.changes
+        if c.kind in kinds and c.table and c.column
+    }
+
+
+def _copied_columns(captured: CapturedRevision) -> set[tuple[str, str]]:
+    """Columns an expand revision copies from (a backfill `UPDATE t SET new = old`)."""
+    out: set[tuple[str, str]] = set()
+    for change in captured.changes:
+        if change.kind is ChangeKind.UPDATE and change.table:
+            for read in change.reads:
+                column = read.split(".")[-1].lower()
+                if column not in {c.lower() for c in change.columns}:
+                    out.add((change.table.lower(), column))
+    return out
+
+
+def _recipes(history: History, captured: Sequence[CapturedRevision]) -> list[Violation]:
+    copies = {
+        c.info.revision: _copied_columns(c) for c in captured if c.info.declared_phase is DeclaredPhase.EXPAND
+    }
+    out: list[Violation] = []
+    for revision in captured:
+        if revision.info.declared_phase is not DeclaredPhase.CONTRACT:
+            continue
+        needed = history.ancestors([revision.info.revision])
+        for table, column in sorted(_removed_columns(revision)):
+            for expand_rev, copied in copies.items():
+                if (table, column) in copied and expand_rev not in needed:
+                    out.append(
+                        Violation(
+                            "EC005",
+                            revision.info.path,
+                            f"{revision.info.revision} removes {table}.{column}, which expand revision "
+                            f"{expand_rev} copies into its replacement; add depends_on = ('{expand_rev}',)",
+                        )
+                    )
+    return out
+
+
+def check_layout(
+    history: History, captured: Sequence[CapturedRevision], env_py: Path | None
+) -> list[Violation]:
+    """Every layout invariant the project breaks; empty when it is sound."""
+    if not history.phased:
+        return [
+            Violation(
+                "branch-roots",
+                "",
+                "the project has no expand/contract branches; "
+                "run `expandcontract adopt` (existing history) or `expandcontract init` (new project)",
+            )
+        ]
+    out = _branch_roots(history)
+    for info in history.revisions:
+        if info.declared_phase is DeclaredPhase.UNPHASED:
+            out.append(_unphased(history, info))
+        else:
+            found = _folder(info)
+            if found:
+                out.append(found)
+        for dep in info.depends_on:
+            dep_phase = history.by_id[dep].declared_phase if dep in history.by_id else None
+            if info.declared_phase is DeclaredPhase.EXPAND and dep_phase is DeclaredPhase.CONTRACT:
+                out.append(
+                    Violation(
+                        "EC006",
+                        info.path,
+                        f"expand revision {info.revision} depends on contract "
+                        f"revision {dep}: expand would wait for the rollout",
+                    )
+                )
+    out += _recipes(history, captured)
+    if env_py is not None and env_py.is_file() and ENV_HOOK_MARKER not in env_py.read_text(encoding="utf-8"):
+        out.append(
+            Violation(
+                "env-hook",
+                str(env_py),
+                "env.py does not call expandcontract's before_migrations(context);"
+                " plain `alembic upgrade` would bypass the contract gate (see docs/adopt.md)",
+            )
+        )
+    return out

@@ -1,0 +1,260 @@
+"""The `expandcontract` command: a thin shell over `expandcontract.api`.
+
+Exit codes: 0 success; 1 findings (check violations, a contract revision the gate blocked);
+2 usage, configuration or runtime error (one line on stderr); status adds 3 (expand pending) and
+4 (contract pending).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from expandcontract import __version__, api
+from expandcontract.errors import ContractBlocked, ExpandContractError
+from expandcontract.model import WrittenLayout
+from expandcontract.report import classify as classify_report
+from expandcontract.report import status as status_report
+from expandcontract.report.paths import shown
+from expandcontract.settings import Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+
+class ExpandContractGroup(click.Group):
+    """Turns the project's errors into one line on stderr and exit code 2 (1 for a gate refusal)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ContractBlocked as exc:
+            click.echo(f"expandcontract: blocked: {exc}", err=True)
+            ctx.exit(EXIT_FINDINGS)
+        except ExpandContractError as exc:
+            click.echo(f"expandcontract: error: {exc}", err=True)
+            ctx.exit(EXIT_ERROR)
+
+
+@dataclass
+class Invocation:
+    """What the group's options say; settings are read lazily, per command."""
+
+    config: Path | None
+
+    def settings(self, script_location: Path | None = None, url: str | None = None) -> Settings:
+        return load_settings(config=self.config, script_location=script_location, url=url)
+
+
+pass_invocation = click.make_pass_decorator(Invocation)
+
+
+def script_location_option(fn: F) -> F:
+    return click.option(
+        "--script-location",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Read this Alembic script directory directly: no alembic.ini, no env.py.",
+    )(fn)
+
+
+def url_option(fn: F) -> F:
+    return click.option(
+        "--url",
+        metavar="URL",
+        help="Database URL (wins over EXPANDCONTRACT_DATABASE_URL and the config file).",
+    )(fn)
+
+
+def json_option(fn: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON (a versioned schema).")(fn)
+
+
+@click.group(cls=ExpandContractGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A pyproject.toml (its [tool.expandcontract] table) or a TOML file of settings. "
+    "Default: the closest pyproject.toml with [tool.expandcontract], else ./alembic.ini.",
+)
+@click.version_option(__version__, prog_name="expandcontract")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None) -> None:
+    """Zero-downtime expand/contract migrations for Alembic."""
+    ctx.obj = Invocation(config=config)
+
+
+def _print_layout(written: WrittenLayout) -> None:
+    for path in written.created:
+        click.echo(f"  wrote {shown(path)}")
+    click.echo(
+        f"common root {written.root}; expand branch root {written.expand_root}; "
+        f"contract branch root {written.contract_root}"
+    )
+    for note in written.notes:
+        click.echo(f"todo: {note}")
+
+
+@cli.command()
+@click.argument("directory", default="migrations", metavar="[DIR]")
+@url_option
+def init(directory: str, url: str | None) -> None:
+    """Create a new Alembic environment laid out for phases in DIR (default: migrations).
+
+    Writes alembic.ini, DIR/env.py (already calling the gate hook), DIR/versions/ with the common root
+    revision, and DIR/versions/expand/ and DIR/versions/contract/ with the two branch roots.
+    """
+    written = api.init(Path.cwd(), directory, url or "")
+    _print_layout(written)
+
+
+@cli.command()
+@click.option(
+    "--merge",
+    is_flag=True,
+    help="If the history has several heads, write a merge revision of them and use it as the common root.",
+)
+@pass_invocation
+def adopt(inv: Invocation, merge: bool) -> None:
+    """Phase an existing Alembic project: its current head becomes the common root.
+
+    Writes the expand and contract branch roots (empty revisions) and their folders; no existing
+    revision changes, so nothing already applied to a database runs again. Running it again is a no-op.
+    """
+    written = api.adopt(inv.settings(), merge=merge)
+    if written is None:
+        click.echo("already adopted: the project has its expand and contract branches")
+        return
+    _print_layout(written)
+
+
+@cli.command()
+@click.option("-m", "--message", required=True, help="What the revision does.")
+@click.option(
+    "--phase",
+    type=click.Choice(["expand", "contract"]),
+    required=True,
+    help="expand: runs before the code deploy; contract: after the rollout, behind the gate.",
+)
+@click.option(
+    "--completes",
+    metavar="REV",
+    help="For a contract revision: the expand revision it completes (becomes its depends_on).",
+)
+@pass_invocation
+def revision(inv: Invocation, message: str, phase: str, completes: str | None) -> None:
+    """Write a new revision at the head of the expand or contract branch, in that branch's folder."""
+    settings = inv.settings()
+    if phase == "contract" and completes is None:
+        completes = _offer_completion(settings)
+    path = api.revision(settings, message, phase, completes)
+    click.echo(f"wrote {shown(path)}")
+
+
+def _offer_completion(settings: Settings) -> str | None:
+    candidates = api.completion_candidates(settings)
+    if not candidates:
+        return None
+    if not sys.stdin.isatty():
+        listed = ", ".join(f"{c.revision} ({c.message})" for c in candidates[:5])
+        click.echo(
+            f"note: if this revision completes an expand revision, pass --completes REV ({listed})", err=True
+        )
+        return None
+    click.echo("Does this contract revision complete an expand revision? It will then depend on it.")
+    for number, candidate in enumerate(candidates, 1):
+        click.echo(f"  {number}. {candidate.revision}  {candidate.message}")
+    choice = click.prompt("Number (Enter for none)", default="", show_default=False)
+    if not choice.strip():
+        return None
+    if not choice.strip().isdigit() or not 1 <= int(choice) <= len(candidates):
+        raise click.BadParameter(f"{choice!r} is not one of 1..{len(candidates)}", param_hint="completion")
+    return candidates[int(choice) - 1].revision
+
+
+@cli.command()
+@script_location_option
+@json_option
+@pass_invocation
+def classify(inv: Invocation, script_location: Path | None, as_json: bool) -> None:
+    """Read every revision offline and print its declared and inferred phase and each change (file:line).
+
+    Never runs the project's env.py. Revisions that cannot run offline are read from their source.
+    """
+    results = api.classify(inv.settings(script_location=script_location))
+    click.echo(classify_report.to_json(results) if as_json else classify_report.to_text(results))
+
+
+@cli.command()
+@script_location_option
+@pass_invocation
+def check(inv: Invocation, script_location: Path | None) -> None:
+    """Check the phase layout (for CI); exit 1 if an invariant is broken.
+
+    Branch labels only on the two branch roots, which grow from one common root; every revision on
+    one branch and in its branch's folder; contract revisions depend on the expand revisions they
+    complete; env.py calls the gate hook.
+    """
+    violations = api.check(inv.settings(script_location=script_location))
+    for violation in violations:
+        click.echo(
+            str(violation).replace(violation.path, shown(violation.path), 1)
+            if violation.path
+            else str(violation).lstrip(": ")
+        )
+    if violations:
+        click.echo(f"{len(violations)} layout problem(s)")
+        raise SystemExit(EXIT_FINDINGS)
+    click.echo("layout ok")
+
+
+@cli.command()
+@click.option(
+    "--phase",
+    type=click.Choice(["expand", "contract", "all"]),
+    required=True,
+    help="expand: to expand@head (before the deploy); contract: to contract@head (after the "
+    "rollout, behind the gate); all: to every head.",
+)
+@click.option("--sql", is_flag=True, help="Print the SQL instead of running it (offline, from the base).")
+@url_option
+@pass_invocation
+def upgrade(inv: Invocation, phase: str, sql: bool, url: str | None) -> None:
+    """Apply one phase with Alembic's own upgrade.
+
+    Contract revisions are put to the contract gate first; a blocked one stops the run (exit 1).
+    """
+    result = api.upgrade(inv.settings(url=url), phase, sql=sql)  # type: ignore[arg-type]
+    if sql:
+        return
+    if result.applied:
+        click.echo(f"applied {len(result.applied)} revision(s) up to {result.target}:")
+        for info in result.applied:
+            click.echo(f"  {info.revision}  {info.declared_phase.value:<8}  {info.message}")
+    else:
+        click.echo(f"nothing to apply: already at {result.target}")
+
+
+@cli.command()
+@url_option
+@json_option
+@pass_invocation
+def status(inv: Invocation, url: str | None, as_json: bool) -> None:
+    """Show applied and pending revisions per branch.
+
+    Exit 0: up to date; 3: expand revisions pending (run them before deploying); 4: only contract
+    revisions pending.
+    """
+    report = api.status(inv.settings(url=url))
+    click.echo(status_report.to_json(report) if as_json else status_report.to_text(report))
+    raise SystemExit(report.exit_code)
+
+
+def main() -> None:
+    cli(prog_name="expandcontract")

@@ -1,0 +1,1 @@
+"""The contract gate: which pending contract revisions may run (manifests, rollout sources, decision)."""

@@ -1,0 +1,217 @@
+"""Settings: `[tool.expandcontract]` in the closest pyproject.toml, a `--config` file, flags and environment.
+
+Precedence, highest first: command-line flags, `EXPANDCONTRACT_DATABASE_URL`, the config file, defaults.
+Relative paths (and relative SQLite URLs) in a config file are relative to that file's folder.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from expandcontract.errors import ConfigError
+
+URL_ENV = "EXPANDCONTRACT_DATABASE_URL"
+SUPPORTED_DIALECTS = ("postgresql", "sqlite", "mysql")
+DEFAULT_POSTGRESQL_VERSION = 16
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command needs to find the Alembic project and talk to its database."""
+
+    project_dir: Path  # the config file's folder, or the working directory
+    config_file: Path | None = None  # the TOML file the settings came from
+    alembic_config: Path | None = None  # alembic.ini; None when reading a bare script directory
+    script_location: Path | None = None  # overrides alembic.ini's script_location
+    version_locations: tuple[Path, ...] = ()  # overrides alembic.ini's version_locations
+    recursive_version_locations: bool | None = None
+    dialect: str = "postgresql"  # the dialect revisions are read (captured) for
+    postgresql_version: int = DEFAULT_POSTGRESQL_VERSION
+    database_url: str | None = None
+    version_table: str = "alembic_version"
+    version_table_schema: str | None = None
+
+    def require_url(self) -> str:
+        if not self.database_url:
+            raise ConfigError(
+                "no database URL: pass --url, set EXPANDCONTRACT_DATABASE_URL, "
+                'or add database-url = "..." under [tool.expandcontract]'
+            )
+        return self.database_url
+
+    def require_project(self) -> None:
+        if self.alembic_config is None and self.script_location is None:
+            raise ConfigError(
+                f"no Alembic project found from {self.project_dir}: run in a folder with alembic.ini, "
+                "pass --script-location DIR or --config FILE, or run `expandcontract init`"
+            )
+
+
+def _path(value: Any, key: str, base: Path, source: Path) -> Path:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{source}: `{key}` must be a non-empty string path")
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else (base / p)
+
+
+def _str(value: Any, key: str, source: Path) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{source}: `{key}` must be a non-empty string")
+    return value
+
+
+def _bool(value: Any, key: str, source: Path) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{source}: `{key}` must be true or false")
+    return value
+
+
+def _dialect(value: Any, key: str, source: Path) -> str:
+    name = _str(value, key, source)
+    if name not in SUPPORTED_DIALECTS:
+        raise ConfigError(f"{source}: `{key}` is {name!r}; use one of {', '.join(SUPPORTED_DIALECTS)}")
+    return name
+
+
+def _pg_version(value: Any, key: str, source: Path) -> int:
+    try:
+        version = int(str(value).split(".")[0])
+    except ValueError:
+        version = 0
+    if not 9 <= version <= 99:
+        raise ConfigError(f"{source}: `{key}` is {value!r}; give a major version such as 16")
+    return version
+
+
+def absolute_sqlite_url(url: str, base: Path) -> str:
+    """Make a relative `sqlite:///file.db` URL absolute against `base` (a config file's folder)."""
+    prefix, sep, rest = url.partition(":///")
+    if not sep or not prefix.startswith("sqlite") or not rest or rest.startswith("/") or rest == ":memory:":
+        return url
+    path, q, query = rest.partition("?")
+    return f"{prefix}:///{(base / path).resolve()}{q}{query}"
+
+
+def _apply_table(settings: Settings, table: Mapping[str, Any], source: Path) -> Settings:
+    base = source.parent
+    changes: dict[str, Any] = {}
+    for key, value in table.items():
+        if key == "alembic-config":
+            changes["alembic_config"] = _path(value, key, base, source)
+        elif key == "script-location":
+            changes["script_location"] = _path(value, key, base, source)
+        elif key == "version-locations":
+            if not isinstance(value, list):
+                raise ConfigError(f"{source}: `{key}` must be a list of folders")
+            changes["version_locations"] = tuple(_path(v, key, base, source) for v in value)
+        elif key == "recursive-version-locations":
+            changes["recursive_version_locations"] = _bool(value, key, source)
+        elif key == "dialect":
+            changes["dialect"] = _dialect(value, key, source)
+        elif key == "postgresql-version":
+            changes["postgresql_version"] = _pg_version(value, key, source)
+        elif key == "database-url":
+            changes["database_url"] = absolute_sqlite_url(_str(value, key, source), base)
+        elif key == "version-table":
+            changes["version_table"] = _str(value, key, source)
+        elif key == "version-table-schema":
+            changes["version_table_schema"] = _str(value, key, source)
+        else:
+            raise ConfigError(
+                f"{source}: unknown key `{key}` in [tool.expandcontract]; "
+                "see docs/configuration.md for the keys it accepts"
+            )
+    return replace(settings, **changes)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML ({exc})") from exc
+
+
+def _tool_table(doc: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    tool = doc.get("tool")
+    if isinstance(tool, Mapping):
+        table = tool.get("expandcontract")
+        if isinstance(table, Mapping):
+            return table
+    return None
+
+
+def find_project_config(start: Path) -> Path | None:
+    """The closest pyproject.toml at or above `start` that has a [tool.expandcontract] table."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and _tool_table(_read_toml(candidate)) is not None:
+            return candidate
+    return None
+
+
+def _ini_url(ini: Path) -> str | None:
+    """alembic.ini's sqlalchemy.url (relative SQLite paths made absolute against its folder)."""
+    parser = configparser.ConfigParser(defaults={"here": str(ini.parent)})
+    try:
+        parser.read(ini, encoding="utf-8")
+        url = parser.get("alembic", "sqlalchemy.url", fallback="").strip()
+    except configparser.Error as exc:
+        raise ConfigError(f"{ini}: cannot read alembic config ({exc.message})") from exc
+    if not url or url == "driver://user:pass@localhost/dbname":
+        return None
+    return absolute_sqlite_url(url, ini.parent)
+
+
+def load_settings(
+    *,
+    config: Path | None = None,
+    cwd: Path | None = None,
+    script_location: Path | None = None,
+    url: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read settings the way every command does. `config` is a pyproject.toml or a plain TOML file."""
+    cwd = (cwd or Path.cwd()).resolve()
+    env = os.environ if environ is None else environ
+    if config is not None:
+        config = config.resolve()
+        if not config.is_file():
+            raise ConfigError(f"{config}: config file not found; check the --config path")
+        doc = _read_toml(config)
+        table = _tool_table(doc)
+        if table is None:
+            if config.name == "pyproject.toml":
+                raise ConfigError(f"{config}: no [tool.expandcontract] table; add one or drop --config")
+            table = doc
+    else:
+        config = find_project_config(cwd)
+        table = _tool_table(_read_toml(config)) if config else None
+
+    project_dir = config.parent if config else cwd
+    settings = Settings(project_dir=project_dir, config_file=config)
+    if config is not None and table is not None:
+        settings = _apply_table(settings, table, config)
+    if settings.alembic_config is None and settings.script_location is None:
+        ini = project_dir / "alembic.ini"
+        if ini.is_file():
+            settings = replace(settings, alembic_config=ini)
+    if settings.alembic_config is not None and not settings.alembic_config.is_file():
+        raise ConfigError(f"{settings.alembic_config}: alembic config file not found; fix `alembic-config`")
+    if settings.database_url is None and settings.alembic_config is not None:
+        settings = replace(settings, database_url=_ini_url(settings.alembic_config))
+    if script_location is not None:
+        settings = replace(settings, script_location=script_location.resolve(), alembic_config=None)
+    if env.get(URL_ENV):
+        settings = replace(settings, database_url=env[URL_ENV])
+    if url:
+        settings = replace(settings, database_url=url)
+    return settings

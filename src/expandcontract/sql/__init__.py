@@ -1,0 +1,8 @@
+"""The SQL adapter: the only place that imports sqlglot."""
+
+from __future__ import annotations
+
+from expandcontract.sql.changes import changes_from_sql, is_volatile_default, transaction_after
+from expandcontract.sql.types import is_compatible_type_change
+
+__all__ = ["changes_from_sql", "is_compatible_type_change", "is_volatile_default", "transaction_after"]

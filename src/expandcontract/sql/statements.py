@@ -1,0 +1,74 @@
+"""Split SQL text into statements, each with its own parse result and line."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokenizer_core import Token, TokenType
+
+from expandcontract.sql.dialect import sqlglot_dialect
+
+
+@dataclass(frozen=True)
+class Statement:
+    text: str
+    line: int  # 1-based line of the statement's first token within the input
+    tokens: tuple[Token, ...]
+    expression: exp.Expr | None  # None when it could not be parsed
+    error: str = ""  # why it could not be parsed
+
+
+@contextmanager
+def _quiet_sqlglot() -> Iterator[None]:
+    # sqlglot logs a warning for every statement it falls back to a Command for; we report those ourselves
+    logger = logging.getLogger("sqlglot")
+    previous = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
+def _chunks(tokens: list[Token]) -> Iterator[list[Token]]:
+    current: list[Token] = []
+    for token in tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            if current:
+                yield current
+            current = []
+        else:
+            current.append(token)
+    if current:
+        yield current
+
+
+def split_statements(sql: str, dialect: str) -> list[Statement]:
+    """Parse every statement of `sql`. Unparsable statements come back with `expression=None`."""
+    glot = sqlglot_dialect(dialect)
+    try:
+        tokens = glot.tokenize(sql)
+    except TokenError as exc:
+        text = sql.strip()
+        return [Statement(text=text, line=1, tokens=(), expression=None, error=f"cannot tokenize: {exc}")]
+    statements: list[Statement] = []
+    with _quiet_sqlglot():
+        for chunk in _chunks(tokens):
+            text = sql[chunk[0].start : chunk[-1].end + 1]
+            try:
+                parsed = glot.parse(text)
+                expression = parsed[0] if parsed else None
+                error = "" if expression is not None else "empty statement"
+            except (ParseError, TokenError) as exc:
+                expression, error = None, str(exc).splitlines()[0]
+            statements.append(
+                Statement(
+                    text=text, line=chunk[0].line, tokens=tuple(chunk), expression=expression, error=error
+                )
+            )
+    return statements
