@@ -231,6 +231,8 @@ def upgrade(inv: Invocation, phase: str, sql: bool, url: str | None) -> None:
     Contract revisions are put to the contract gate first; a blocked one stops the run (exit 1).
     """
     result = api.upgrade(inv.settings(url=url), phase, sql=sql)  # type: ignore[arg-type]
+    for verdict in result.verdicts:
+        click.echo(f"gate: {verdict.revision} allowed ({'; '.join(verdict.reasons)})", err=True)
     if sql:
         return
     if result.applied:

@@ -1,0 +1,3 @@
+"""A small shop, the example application for expandcontract."""
+
+RELEASE = "1.3.0"
