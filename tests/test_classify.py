@@ -126,7 +126,9 @@ def test_add_enum_value_outside_a_transaction_is_hazard_free() -> None:
         (ConstraintType.UNKNOWN, False, LOCKING),
     ],
 )
-def test_add_constraint_hazards(constraint_type: ConstraintType, not_valid: bool, hazards: frozenset[Hazard]) -> None:
+def test_add_constraint_hazards(
+    constraint_type: ConstraintType, not_valid: bool, hazards: frozenset[Hazard]
+) -> None:
     verdict = classify_change(change(K.ADD_CONSTRAINT, constraint_type=constraint_type, not_valid=not_valid))
     assert verdict == (Phase.EXPAND, hazards)
 
@@ -144,7 +146,7 @@ def test_constraint_using_an_existing_index_is_hazard_free(constraint_type: Cons
         ({"nullable": None}, (Phase.EXPAND, NONE)),
         ({"nullable": False}, (Phase.RECIPE, NONE)),  # old writers do not fill it in
         ({"nullable": False, "default": "'new'"}, (Phase.EXPAND, NONE)),
-        ({"nullable": True, "default": "gen_random_uuid()", "volatile_default": True}, (Phase.EXPAND, REWRITE)),
+        ({"default": "gen_random_uuid()", "volatile_default": True}, (Phase.EXPAND, REWRITE)),
         ({"nullable": False, "generated": True}, (Phase.EXPAND, REWRITE)),  # identity / serial / stored
         ({"nullable": True, "generated": True}, (Phase.EXPAND, REWRITE)),
     ],
@@ -162,7 +164,9 @@ def test_add_column(fields: dict[str, Any], verdict: tuple[Phase, frozenset[Haza
         (None, "VARCHAR(100)", (Phase.RECIPE, REWRITE)),  # unknown old type: assume the worst
     ],
 )
-def test_alter_column_type(old_type: str | None, new_type: str, verdict: tuple[Phase, frozenset[Hazard]]) -> None:
+def test_alter_column_type(
+    old_type: str | None, new_type: str, verdict: tuple[Phase, frozenset[Hazard]]
+) -> None:
     assert classify_change(change(K.ALTER_COLUMN_TYPE, old_type=old_type, type=new_type)) == verdict
 
 
@@ -229,12 +233,17 @@ def test_classify_revision_keeps_the_order_and_says_what_fits() -> None:
     ]
     assert result.inferred_phase is Phase.CONTRACT
     assert result.mismatch
-    assert (result.info, result.read_mode, result.unreadable_reason) == (info(DeclaredPhase.EXPAND), ReadMode.OFFLINE, "")
+    assert result.info == info(DeclaredPhase.EXPAND)
+    assert (result.read_mode, result.unreadable_reason) == (ReadMode.OFFLINE, "")
 
 
 def test_ast_read_revision_carries_its_reason() -> None:
-    captured = CapturedRevision(info=info(), changes=(change(K.OPAQUE, detail="dynamic"),), read_mode=ReadMode.AST,
-                                unreadable_reason="reads from the database")
+    captured = CapturedRevision(
+        info=info(),
+        changes=(change(K.OPAQUE, detail="dynamic"),),
+        read_mode=ReadMode.AST,
+        unreadable_reason="reads from the database",
+    )
     result = classify_revision(captured)
     assert (result.read_mode, result.unreadable_reason) == (ReadMode.AST, "reads from the database")
     assert result.inferred_phase is Phase.UNKNOWN

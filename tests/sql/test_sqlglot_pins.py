@@ -82,7 +82,8 @@ def test_not_valid_sits_on_the_alter_node() -> None:
     assert isinstance(action, exp.AddConstraint)
     assert "not_valid" not in action.args
 
-    assert parse("ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES u (id)").args["not_valid"] is False
+    validated = parse("ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES u (id)")
+    assert validated.args["not_valid"] is False
 
 
 def test_set_not_null_is_alter_column_with_allow_null_false() -> None:
@@ -94,7 +95,7 @@ def test_set_not_null_is_alter_column_with_allow_null_false() -> None:
 
 
 def test_drop_not_null_is_drop_with_allow_null_true() -> None:
-    """`changes._alter_column`: `drop` and `allow_null is True` -> DROP_NOT_NULL (checked before DROP DEFAULT)."""
+    """`changes._alter_column`: `drop` with `allow_null is True` -> DROP_NOT_NULL (before DROP DEFAULT)."""
     action = only_action("ALTER TABLE t ALTER COLUMN c DROP NOT NULL")
     assert isinstance(action, exp.AlterColumn)
     assert action.args.get("drop") is True
@@ -209,7 +210,8 @@ def test_stored_generated_column_is_computed_and_not_marked_virtual() -> None:
     assert isinstance(constraint.args["kind"], exp.ComputedColumnConstraint)
     assert constraint.args["kind"].args.get("persisted") is None
 
-    assert type(parse("ALTER TABLE t ADD COLUMN c integer GENERATED ALWAYS AS (a + b) VIRTUAL")) is exp.Command
+    virtual = parse("ALTER TABLE t ADD COLUMN c integer GENERATED ALWAYS AS (a + b) VIRTUAL")
+    assert type(virtual) is exp.Command
 
 
 @pytest.mark.parametrize(
@@ -235,7 +237,8 @@ def test_primary_key_is_one_token() -> None:
 
 
 def test_dollar_quoted_body_is_one_token() -> None:
-    """`statements.split_statements` splits on SEMICOLON tokens: a $$ body's semicolons are inside a string."""
-    tokens = sqlglot_dialect("postgresql").tokenize("CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql")
+    """`statements.split_statements` splits on SEMICOLON tokens: a $$ body's semicolons are in a string."""
+    sql = "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql"
+    tokens = sqlglot_dialect("postgresql").tokenize(sql)
     assert [t.token_type for t in tokens].count(TokenType.SEMICOLON) == 0
     assert [t.text for t in tokens if t.token_type == TokenType.HEREDOC_STRING] == [" SELECT 1; "]

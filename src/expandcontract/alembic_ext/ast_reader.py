@@ -261,7 +261,6 @@ _NEUTRAL = frozenset(
         "batch_alter_table",
         "implementation_for",
         "register_operation",
-        "invoke",
         "run_async",
     }
 )

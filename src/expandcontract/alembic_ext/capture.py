@@ -43,11 +43,11 @@ class _Buffer(io.StringIO):
 
 @dataclass
 class _Recorded:
-    operation: (
-        ops.MigrateOperation | None
-    )  # None: output between operations (autocommit_block's COMMIT/BEGIN)
+    # None: output between operations (autocommit_block's COMMIT/BEGIN)
+    operation: ops.MigrateOperation | None
     line: int
     sql: str = ""
+    runs_operations: bool = False  # a custom operation implemented by invoking other operations
 
 
 @dataclass
@@ -70,13 +70,15 @@ class _Recorder:
             self.timeline.append(_Recorded(operation=None, line=0, sql=text))
 
     def caller_line(self) -> int:
+        """The line in the revision file that made the operation: the innermost frame there that is
+        not a custom operation's own machinery (its classmethod or implementation)."""
         frame = inspect.currentframe()
         while frame is not None:
             filename = frame.f_code.co_filename
             same = self._same_file.get(filename)
             if same is None:
                 same = self._same_file[filename] = os.path.realpath(filename) == self.path
-            if same:
+            if same and not _is_operation_machinery(frame.f_locals):
                 return frame.f_lineno
             frame = frame.f_back
         return 0
@@ -84,6 +86,8 @@ class _Recorder:
     def record(self, operation: ops.MigrateOperation, invoke: Callable[[], Any]) -> Any:
         self._settle()
         entry = _Recorded(operation=operation, line=self.caller_line())
+        if self._open:
+            self._open[-1].runs_operations = True
         self.timeline.append(entry)
         self._open.append(entry)
         try:
@@ -98,6 +102,15 @@ class _Recorder:
 
     def discard_output(self) -> None:
         self.buffer.take()
+
+
+def _is_operation_machinery(local_vars: dict[str, Any]) -> bool:
+    for value in local_vars.values():
+        if isinstance(value, ops.MigrateOperation | Operations):
+            return True
+        if isinstance(value, type) and issubclass(value, ops.MigrateOperation):
+            return True
+    return False
 
 
 def _render_offline(operation: ops.MigrateOperation, context: MigrationContext) -> str:
@@ -173,6 +186,8 @@ def _changes(recorder: _Recorder, path: str, dialect: Dialect, in_transaction: b
             )
             in_transaction = transaction_after(found, in_transaction)
             continue
+        if entry.runs_operations and not entry.sql.strip():
+            continue  # the operations it invoked are recorded on their own
         ctx = OpContext(location=location, sql=entry.sql, in_transaction=in_transaction, dialect=dialect)
         found = changes_of(entry.operation, ctx)
         in_transaction = transaction_after(found, in_transaction)

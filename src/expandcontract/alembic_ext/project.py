@@ -139,8 +139,12 @@ def _load_error(exc: BaseException, location: Path) -> RevisionLoadError:
     ]
     where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else str(location)
     detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if isinstance(exc, CommandError):
-        return RevisionLoadError(f"{where}: Alembic cannot read the revision history: {detail}")
+    if isinstance(exc, CommandError) or not frames:
+        # raised by Alembic's graph code, not by a revision file
+        return RevisionLoadError(
+            f"{where}: Alembic cannot read the revision history ({type(exc).__name__}: {detail}); "
+            "check down_revision, depends_on and branch_labels"
+        )
     return RevisionLoadError(f"{where}: revision file fails to import ({type(exc).__name__}: {detail})")
 
 
@@ -155,9 +159,24 @@ def history_of(script: ScriptDirectory) -> History:
     return build_history(infos)
 
 
+def _refuse_hidden_revisions(script: ScriptDirectory) -> None:
+    """No revisions, but Python files in subfolders: a missing recursive setting, not an empty history."""
+    for location in script.version_locations or [str(Path(script.dir) / "versions")]:
+        nested = sorted(p for p in Path(location).glob("*/**/*.py") if "__pycache__" not in p.parts)
+        if nested:
+            raise ConfigError(
+                f"{location}: no revision files directly here, but {len(nested)} in subfolders "
+                f"(e.g. {nested[0]}); set recursive-version-locations = true or list the folders "
+                "in version-locations"
+            )
+
+
 def open_project(settings: Settings) -> AlembicProject:
     """The project's script directory and history (call inside `reading_session` to read offline)."""
     script = _script_directory(settings)
+    history = history_of(script)
+    if not history.revisions and not script.recursive_version_locations:
+        _refuse_hidden_revisions(script)
     return AlembicProject(
         settings=settings,
         script=script,

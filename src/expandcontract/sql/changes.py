@@ -7,6 +7,7 @@ their tokens. Anything still not understood becomes an OPAQUE change: never a si
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -293,6 +294,30 @@ def _drop_action(ctx: _Context, table: tuple[str | None, str | None], node: exp.
     return [ctx.opaque(f"ALTER TABLE ... DROP {kind}".strip())]
 
 
+def _not_valid_per_action(tokens: Sequence[Token], count: int, statement_level: bool) -> list[bool]:
+    """Which ALTER TABLE actions carry NOT VALID.
+
+    sqlglot records NOT VALID once per statement; PostgreSQL attaches it to one ADD CONSTRAINT.
+    Split the actions at top-level commas and look in each.
+    """
+    if not statement_level or count <= 1:
+        return [statement_level] * count
+    segments: list[list[str]] = [[]]
+    depth = 0
+    for token in tokens:
+        if token.token_type == TokenType.L_PAREN:
+            depth += 1
+        elif token.token_type == TokenType.R_PAREN:
+            depth -= 1
+        elif token.token_type == TokenType.COMMA and depth == 0:
+            segments.append([])
+            continue
+        segments[-1].append(token.text.upper())
+    if len(segments) != count:
+        return [statement_level] * count
+    return [any(a == "NOT" and b == "VALID" for a, b in itertools.pairwise(seg)) for seg in segments]
+
+
 def _alter(ctx: _Context, node: exp.Expr) -> list[Change]:
     assert isinstance(node, exp.Alter)
     kind = str(node.args.get("kind") or "").upper()
@@ -315,8 +340,8 @@ def _alter(ctx: _Context, node: exp.Expr) -> list[Change]:
             ctx.change(ChangeKind.OTHER_DDL, object_type=kind.lower(), name=table[1], detail=f"ALTER {kind}")
         ]
     out: list[Change] = []
-    not_valid = bool(node.args.get("not_valid"))
-    for action in actions:
+    not_valid = _not_valid_per_action(ctx.statement.tokens, len(actions), bool(node.args.get("not_valid")))
+    for index, action in enumerate(actions):
         if isinstance(action, exp.ColumnDef):
             out.extend(_column_def(ctx, table, action))
         elif isinstance(action, exp.Drop):
@@ -340,7 +365,7 @@ def _alter(ctx: _Context, node: exp.Expr) -> list[Change]:
         elif isinstance(action, exp.AlterColumn):
             out.extend(_alter_column(ctx, table, action))
         elif isinstance(action, exp.AddConstraint):
-            out.extend(_add_constraint(ctx, table, action, not_valid))
+            out.extend(_add_constraint(ctx, table, action, not_valid[index]))
         elif isinstance(action, exp.AlterSet):
             out.extend(_alter_set(ctx, table, action))
         else:
@@ -580,7 +605,10 @@ def _recognise(ctx: _Context, tokens: Sequence[Token]) -> list[Change] | None:
     if head == "START" and words[1:2] == ["TRANSACTION"]:
         return [ctx.change(ChangeKind.TRANSACTION_CONTROL, detail="begin")]
     if head in {"RESET", "DISCARD"}:
-        return [ctx.change(ChangeKind.SESSION_SETTING, name=" ".join(words[1:2]) or None, detail=head)]
+        setting = tokens[1].text if len(tokens) > 1 else None
+        return [ctx.change(ChangeKind.SESSION_SETTING, name=setting, detail=head)]
+    if head == "DROP" and len(words) > 2:
+        return _recognise_drop(ctx, tokens, words)
     if head in {"GRANT", "REVOKE"}:
         return [ctx.change(ChangeKind.GRANT)]
     if head in {"ANALYZE", "CHECKPOINT"}:
@@ -616,6 +644,7 @@ def _recognise(ctx: _Context, tokens: Sequence[Token]) -> list[Change] | None:
                 ChangeKind.TABLE_MAINTENANCE,
                 schema=schema,
                 name=name,
+                table=name if target == "TABLE" else None,
                 object_type=target.lower(),
                 concurrently="CONCURRENTLY" in words,
                 detail="REINDEX",
@@ -639,6 +668,19 @@ def _recognise(ctx: _Context, tokens: Sequence[Token]) -> list[Change] | None:
     if head == "ALTER" and len(words) > 2:
         return _recognise_alter(ctx, tokens, words)
     return None
+
+
+def _recognise_drop(ctx: _Context, tokens: Sequence[Token], words: list[str]) -> list[Change] | None:
+    """DROP statements sqlglot leaves opaque: DROP EXTENSION, DROP POLICY, DROP RULE, ..."""
+    i = 1
+    kind = words[i]
+    if kind == "MATERIALIZED" and words[i + 1 : i + 2] == ["VIEW"]:
+        kind, i = "MATERIALIZED VIEW", i + 1
+    i = _skip(words, i + 1, "IF", "EXISTS", "CONCURRENTLY")
+    schema, name, _ = _ident(tokens, i)
+    if kind in {"TABLE", "INDEX"}:
+        return None
+    return [ctx.change(ChangeKind.DROP_OBJECT, object_type=kind.lower(), schema=schema, name=name)]
 
 
 def _recognise_create(ctx: _Context, tokens: Sequence[Token], words: list[str]) -> list[Change] | None:
@@ -762,7 +804,8 @@ def _recognise_alter(ctx: _Context, tokens: Sequence[Token], words: list[str]) -
         ]
     if _has(rest, "USING", "INDEX") and rest[:1] == ["ADD"]:
         cname = tokens[after + 2].text if rest[1:2] == ["CONSTRAINT"] else None
-        ctype = ConstraintType.PRIMARY_KEY if "PRIMARY" in rest else ConstraintType.UNIQUE
+        primary = any(word.startswith("PRIMARY") for word in rest)  # the tokenizer keeps "PRIMARY KEY" whole
+        ctype = ConstraintType.PRIMARY_KEY if primary else ConstraintType.UNIQUE
         return [
             ctx.change(
                 ChangeKind.ADD_CONSTRAINT,
