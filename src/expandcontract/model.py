@@ -169,6 +169,16 @@ class RevisionInfo:
 
 
 @dataclass(frozen=True)
+class CapturedOperation:
+    """One operation as a revision ran it offline."""
+
+    name: str  # the operation's class, e.g. AddColumnOp
+    location: Location
+    sql: str  # what it emitted for the configured dialect
+    operation: object = field(compare=False, repr=False)  # the Alembic operation object itself
+
+
+@dataclass(frozen=True)
 class CapturedRevision:
     """What a revision's upgrade() does, as changes, and how faithfully it was read."""
 
@@ -176,6 +186,7 @@ class CapturedRevision:
     changes: tuple[Change, ...]
     read_mode: ReadMode
     unreadable_reason: str = ""  # why it could not run offline (ReadMode.AST only)
+    operations: tuple[CapturedOperation, ...] = ()  # empty when read from the AST
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,14 @@ from sqlalchemy.engine import Dialect
 from expandcontract.alembic_ext.ast_reader import read_revision_ast
 from expandcontract.alembic_ext.op_changes import OpContext, changes_of
 from expandcontract.alembic_ext.project import AlembicProject, alembic_config
-from expandcontract.model import CapturedRevision, Change, Location, ReadMode, RevisionInfo
+from expandcontract.model import (
+    CapturedOperation,
+    CapturedRevision,
+    Change,
+    Location,
+    ReadMode,
+    RevisionInfo,
+)
 from expandcontract.sql import changes_from_sql, transaction_after
 
 
@@ -176,6 +183,14 @@ def capturing_operations(context: MigrationContext, recorder: _Recorder) -> Oper
     return operations
 
 
+def _operations(recorder: _Recorder, path: str) -> tuple[CapturedOperation, ...]:
+    return tuple(
+        CapturedOperation(type(e.operation).__name__, Location(path, e.line), e.sql.strip(), e.operation)
+        for e in recorder.timeline
+        if e.operation is not None
+    )
+
+
 def _changes(recorder: _Recorder, path: str, dialect: Dialect, in_transaction: bool) -> list[Change]:
     out: list[Change] = []
     for entry in recorder.timeline:
@@ -235,7 +250,9 @@ def capture_revision(project: AlembicProject, script: Script, info: RevisionInfo
         finally:
             operations._remove_proxy()
         changes = _changes(recorder, path, context.dialect, bool(context.impl.transactional_ddl))
-    return CapturedRevision(info=info, changes=tuple(changes), read_mode=ReadMode.OFFLINE)
+    return CapturedRevision(
+        info=info, changes=tuple(changes), read_mode=ReadMode.OFFLINE, operations=_operations(recorder, path)
+    )
 
 
 def _read(path: str) -> str:

@@ -54,28 +54,30 @@ def _generate(script: ScriptDirectory, message: str, **kw: object) -> Script:
     return written
 
 
+_BRANCH_MESSAGES = {
+    EXPAND_LABEL: "expand branch: revisions that run before the code deploy",
+    CONTRACT_LABEL: "contract branch: revisions that run after the rollout, behind the gate",
+}
+
+
 def _branch_roots(
     script: ScriptDirectory, root: str | tuple[str, ...], versions: Path
 ) -> tuple[Script, Script]:
-    (versions / EXPAND_LABEL).mkdir(exist_ok=True)
-    (versions / CONTRACT_LABEL).mkdir(exist_ok=True)
-    expand = _generate(
-        script,
-        "expand branch: revisions that run before the code deploy",
-        head=root,
-        splice=True,
-        branch_labels=[EXPAND_LABEL],
-        version_path=str(versions / EXPAND_LABEL),
-    )
-    contract = _generate(
-        script,
-        "contract branch: revisions that run after the rollout, behind the gate",
-        head=root,
-        splice=True,
-        branch_labels=[CONTRACT_LABEL],
-        version_path=str(versions / CONTRACT_LABEL),
-    )
-    return expand, contract
+    """The expand and contract branch roots on `root`, each in its own folder under `versions`."""
+    written: list[Script] = []
+    for label, message in _BRANCH_MESSAGES.items():
+        (versions / label).mkdir(exist_ok=True)
+        written.append(
+            _generate(
+                script,
+                message,
+                head=root,
+                splice=True,
+                branch_labels=[label],
+                version_path=str(versions / label),
+            )
+        )
+    return written[0], written[1]
 
 
 def _pyproject_section(project_dir: Path, script_dir: Path) -> Path | None:

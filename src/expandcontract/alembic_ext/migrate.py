@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.util import CommandError
 
@@ -88,4 +91,21 @@ def run_upgrade(settings: Settings, target: str, sql: bool, reviewed: set[str]) 
         raise ExpandContractError(f"alembic upgrade {target}: {_one_line(exc)}") from exc
     except sa.exc.SQLAlchemyError as exc:
         where = safe_url(settings.database_url) if settings.database_url else "the database"
-        raise DatabaseError(f"alembic upgrade {target} failed on {where}: {_one_line(exc)}") from exc
+        raise DatabaseError(
+            f"alembic upgrade {target} failed on {where}{_user_frame(exc, cfg)}: {_one_line(exc)}"
+        ) from exc
+    except Exception as exc:  # env.py and revision files are user code
+        raise ExpandContractError(
+            f"alembic upgrade {target} failed{_user_frame(exc, cfg)}: {type(exc).__name__}: {_one_line(exc)}"
+        ) from exc
+
+
+def _user_frame(exc: BaseException, cfg: Config) -> str:
+    """` at <file>:<line>` of the innermost frame in the project's script directory, if any."""
+    folder = str(Path(cfg.get_alembic_option("script_location") or ".").resolve())
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if str(Path(f.filename).resolve()).startswith(folder)
+    ]
+    return f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""

@@ -111,6 +111,15 @@ def _column_names(nodes: Iterable[exp.Expr]) -> tuple[str, ...]:
 # --- ALTER TABLE actions --------------------------------------------------------------------
 
 
+# constraints written inline in ADD COLUMN, which PostgreSQL adds (and validates) with the column
+_INLINE_CONSTRAINTS: dict[type[exp.Expr], ConstraintType] = {
+    exp.PrimaryKeyColumnConstraint: ConstraintType.PRIMARY_KEY,
+    exp.UniqueColumnConstraint: ConstraintType.UNIQUE,
+    exp.Reference: ConstraintType.FOREIGN_KEY,
+    exp.CheckColumnConstraint: ConstraintType.CHECK,
+}
+
+
 def _column_def(ctx: _Context, table: tuple[str | None, str | None], node: exp.ColumnDef) -> list[Change]:
     schema, name = table
     kind = node.args.get("kind")
@@ -133,44 +142,16 @@ def _column_def(ctx: _Context, table: tuple[str | None, str | None], node: exp.C
             generated = generated or not (
                 isinstance(ckind, exp.ComputedColumnConstraint) and ckind.args.get("persisted") is False
             )
-        elif isinstance(ckind, exp.PrimaryKeyColumnConstraint):
-            nullable = False
+        elif isinstance(ckind, exp.Expr) and type(ckind) in _INLINE_CONSTRAINTS:
+            ctype = _INLINE_CONSTRAINTS[type(ckind)]
+            if ctype is ConstraintType.PRIMARY_KEY:
+                nullable = False
             extra.append(
                 ctx.change(
                     ChangeKind.ADD_CONSTRAINT,
                     schema=schema,
                     table=name,
-                    constraint_type=ConstraintType.PRIMARY_KEY,
-                    columns=(column or "",),
-                )
-            )
-        elif isinstance(ckind, exp.UniqueColumnConstraint):
-            extra.append(
-                ctx.change(
-                    ChangeKind.ADD_CONSTRAINT,
-                    schema=schema,
-                    table=name,
-                    constraint_type=ConstraintType.UNIQUE,
-                    columns=(column or "",),
-                )
-            )
-        elif isinstance(ckind, exp.Reference):
-            extra.append(
-                ctx.change(
-                    ChangeKind.ADD_CONSTRAINT,
-                    schema=schema,
-                    table=name,
-                    constraint_type=ConstraintType.FOREIGN_KEY,
-                    columns=(column or "",),
-                )
-            )
-        elif isinstance(ckind, exp.CheckColumnConstraint):
-            extra.append(
-                ctx.change(
-                    ChangeKind.ADD_CONSTRAINT,
-                    schema=schema,
-                    table=name,
-                    constraint_type=ConstraintType.CHECK,
+                    constraint_type=ctype,
                     columns=(column or "",),
                 )
             )
