@@ -48,8 +48,8 @@ def check(settings: Settings) -> list[Violation]:
 
     history, captured = capture(settings)
     with reading_session(settings):
-        env_py = open_project(settings).env_py
-    return check_layout(history, captured, env_py)
+        script_dir = Path(open_project(settings).script.dir).resolve()
+    return check_layout(history, captured, script_dir)
 
 
 def history(settings: Settings) -> History:

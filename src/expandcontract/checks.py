@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,8 +63,13 @@ def _branch_roots(history: History) -> list[Violation]:
     return out
 
 
-def _folder(info: RevisionInfo) -> Violation | None:
-    parts = set(Path(info.path).parent.parts)
+def _folder(info: RevisionInfo, base: Path) -> Violation | None:
+    # only folders below the project count: a checkout under /srv/contract/ is not a phase folder
+    parts = (
+        set(Path(info.path).parent.relative_to(base).parts)
+        if Path(info.path).is_relative_to(base)
+        else set(Path(info.path).parent.parts)
+    )
     phase = info.declared_phase
     if phase in (DeclaredPhase.EXPAND, DeclaredPhase.CONTRACT):
         other = CONTRACT_LABEL if phase is DeclaredPhase.EXPAND else EXPAND_LABEL
@@ -141,10 +148,42 @@ def _recipes(history: History, captured: Sequence[CapturedRevision]) -> list[Vio
     return out
 
 
+def calls_gate_hook(env_py: Path) -> bool:
+    """Whether env.py calls before_migrations(...) (a comment or an unused import does not count)."""
+    try:
+        tree = ast.parse(env_py.read_text(encoding="utf-8"), filename=str(env_py))
+    except (SyntaxError, UnicodeDecodeError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = (
+                func.attr
+                if isinstance(func, ast.Attribute)
+                else func.id
+                if isinstance(func, ast.Name)
+                else ""
+            )
+            if name == ENV_HOOK_MARKER:
+                return True
+    return False
+
+
+def _base(history: History, script_dir: Path | None) -> Path:
+    paths = [Path(r.path).parent for r in history.revisions]
+    if script_dir is not None and all(p.is_relative_to(script_dir) for p in paths):
+        return script_dir
+    return Path(os.path.commonpath(paths)) if paths else Path("/")
+
+
 def check_layout(
-    history: History, captured: Sequence[CapturedRevision], env_py: Path | None
+    history: History, captured: Sequence[CapturedRevision], script_dir: Path | None
 ) -> list[Violation]:
-    """Every layout invariant the project breaks; empty when it is sound."""
+    """Every layout invariant the project breaks; empty when it is sound.
+
+    `script_dir` is the Alembic script directory: phase folders are looked for below it, and its
+    env.py must call the gate hook.
+    """
     if not history.phased:
         return [
             Violation(
@@ -155,11 +194,12 @@ def check_layout(
             )
         ]
     out = _branch_roots(history)
+    base = _base(history, script_dir)
     for info in history.revisions:
         if info.declared_phase is DeclaredPhase.UNPHASED:
             out.append(_unphased(history, info))
         else:
-            found = _folder(info)
+            found = _folder(info, base)
             if found:
                 out.append(found)
         for dep in info.depends_on:
@@ -174,13 +214,14 @@ def check_layout(
                     )
                 )
     out += _recipes(history, captured)
-    if env_py is not None and env_py.is_file() and ENV_HOOK_MARKER not in env_py.read_text(encoding="utf-8"):
+    env_py = script_dir / "env.py" if script_dir is not None else None
+    if env_py is not None and env_py.is_file() and not calls_gate_hook(env_py):
         out.append(
             Violation(
                 "env-hook",
                 str(env_py),
-                "env.py does not call expandcontract's before_migrations(context);"
-                " plain `alembic upgrade` would bypass the contract gate (see docs/adopt.md)",
+                "env.py does not call expandcontract's before_migrations(context); "
+                "plain `alembic upgrade` would bypass the contract gate (see docs/adopt.md)",
             )
         )
     return out

@@ -165,4 +165,5 @@ def classify_revision(captured: CapturedRevision, dialect: str = "postgresql") -
         unreadable_reason=captured.unreadable_reason,
         inferred_phase=inferred_phase([c.phase for c in out]),
         changes=tuple(out),
+        database_reads=captured.database_reads,
     )

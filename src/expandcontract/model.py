@@ -187,6 +187,8 @@ class CapturedRevision:
     read_mode: ReadMode
     unreadable_reason: str = ""  # why it could not run offline (ReadMode.AST only)
     operations: tuple[CapturedOperation, ...] = ()  # empty when read from the AST
+    # where upgrade() queried the database through op.get_bind(); offline every query returns no rows
+    database_reads: tuple[Location, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -204,6 +206,7 @@ class RevisionClassification:
     unreadable_reason: str
     inferred_phase: Phase | None  # None for a revision with no changes
     changes: tuple[ClassifiedChange, ...] = field(default=())
+    database_reads: tuple[Location, ...] = ()  # queries answered with no rows while read offline
 
     @property
     def mismatch(self) -> bool:

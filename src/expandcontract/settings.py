@@ -165,7 +165,10 @@ def _ini_url(ini: Path) -> str | None:
         parser.read(ini, encoding="utf-8")
         url = parser.get("alembic", "sqlalchemy.url", fallback="").strip()
     except configparser.Error as exc:
-        raise ConfigError(f"{ini}: cannot read alembic config ({exc.message})") from exc
+        first = str(exc.message).strip().splitlines()[0]
+        line = getattr(exc, "lineno", None)
+        where = f"{ini}:{line}" if line else str(ini)
+        raise ConfigError(f"{where}: cannot read alembic config ({first})") from exc
     if not url or url == "driver://user:pass@localhost/dbname":
         return None
     return absolute_sqlite_url(url, ini.parent)
@@ -183,7 +186,7 @@ def load_settings(
     cwd = (cwd or Path.cwd()).resolve()
     env = os.environ if environ is None else environ
     if config is not None:
-        config = config.resolve()
+        config = (cwd / config).resolve()
         if not config.is_file():
             raise ConfigError(f"{config}: config file not found; check the --config path")
         doc = _read_toml(config)
@@ -209,7 +212,7 @@ def load_settings(
     if settings.database_url is None and settings.alembic_config is not None:
         settings = replace(settings, database_url=_ini_url(settings.alembic_config))
     if script_location is not None:
-        settings = replace(settings, script_location=script_location.resolve(), alembic_config=None)
+        settings = replace(settings, script_location=(cwd / script_location).resolve(), alembic_config=None)
     if env.get(URL_ENV):
         settings = replace(settings, database_url=env[URL_ENV])
     if url:

@@ -74,13 +74,16 @@ def test_revisions_bases_first_and_how_each_was_read(all_ops: dict[str, Revision
         ("a1", ReadMode.OFFLINE, DeclaredPhase.UNPHASED),
         ("b2", ReadMode.OFFLINE, DeclaredPhase.UNPHASED),
         ("c3", ReadMode.OFFLINE, DeclaredPhase.UNPHASED),
-        ("d4", ReadMode.AST, DeclaredPhase.UNPHASED),
+        ("d4", ReadMode.OFFLINE, DeclaredPhase.UNPHASED),
         ("e5", ReadMode.OFFLINE, DeclaredPhase.UNPHASED),
+        ("f6", ReadMode.AST, DeclaredPhase.UNPHASED),
     ]
     offline = [r for r in all_ops.values() if r.read_mode is ReadMode.OFFLINE]
-    assert {r.info.revision: r.unreadable_reason for r in offline} == {"a1": "", "b2": "", "c3": "", "e5": ""}
+    assert {r.info.revision: r.unreadable_reason for r in offline} == {
+        "a1": "", "b2": "", "c3": "", "d4": "", "e5": ""}
     assert {r.info.revision: r.inferred_phase for r in all_ops.values()} == {
-        "a1": Phase.RECIPE, "b2": Phase.RECIPE, "c3": Phase.RECIPE, "d4": Phase.CONTRACT, "e5": Phase.EXPAND}
+        "a1": Phase.RECIPE, "b2": Phase.RECIPE, "c3": Phase.RECIPE, "d4": Phase.CONTRACT, "e5": Phase.EXPAND,
+        "f6": Phase.EXPAND}
 
 
 def test_every_change_is_located_in_its_revision_file(all_ops: dict[str, RevisionClassification]) -> None:
@@ -215,20 +218,33 @@ def test_c3_batch_operations_are_located_where_batch_op_is_called(
     ]
 
 
-def test_d4_reads_the_database_so_it_is_read_from_its_ast(all_ops: dict[str, RevisionClassification]) -> None:
+def test_d4_queries_the_database_and_is_read_offline_as_if_it_were_empty(
+    all_ops: dict[str, RevisionClassification],
+) -> None:
     d4 = all_ops["d4"]
-    assert d4.read_mode is ReadMode.AST
-    assert d4.unreadable_reason == (
-        "reads from the database through op.get_bind(), which has no connection offline (line 15)"
-    )
+    assert d4.read_mode is ReadMode.OFFLINE
+    assert [loc.line for loc in d4.database_reads] == [15]
     assert [row(c) for c in d4.changes] == [
-        (15, K.QUERY, "", Phase.ANY, NONE, True, "execute"),  # conn.execute() of literal SQL still counts
-        (16, K.DROP_COLUMN, "orders.tmp", Phase.CONTRACT, NONE, True, "drop_column"),
+        (15, K.QUERY, "", Phase.ANY, NONE, True, "get_bind().execute"),  # through op.get_bind(), recorded
+        (16, K.DROP_COLUMN, "orders.tmp", Phase.CONTRACT, NONE, True, "DropColumnOp"),
         (17, K.UPDATE, "orders", Phase.DATA, NONE, True, "execute"),
-        (19, K.OPAQUE, "", Phase.UNKNOWN, NONE, True, "execute"),  # an f-string: SQL built at run time
+        # the loop over the (empty) query result never ran; the AST still shows its dynamic SQL
+        (19, K.OPAQUE, "", Phase.UNKNOWN, NONE, True, "execute"),
     ]
+    assert at(d4, 15).change.sql == "SELECT id FROM orders"
     assert at(d4, 17).change.columns == ("flag",)
-    assert at(d4, 19).change.detail == "execute() with SQL built at run time"
+    assert at(d4, 19).change.detail == (
+        "execute() with SQL built at run time; not reached offline: it depends on rows a database query returned"
+    )
+
+
+def test_f6_reflects_the_database_so_it_is_read_from_its_ast(all_ops: dict[str, RevisionClassification]) -> None:
+    f6 = all_ops["f6"]
+    assert f6.read_mode is ReadMode.AST
+    assert f6.unreadable_reason == "needs a live database (reflection or an ORM session on op.get_bind()) (line 14)"
+    assert [row(c) for c in f6.changes] == [
+        (16, K.ADD_COLUMN, "orders.gift", Phase.EXPAND, NONE, True, "add_column"),
+    ]
 
 
 def test_e5_imports_an_uninstalled_application_and_still_runs_offline(

@@ -28,6 +28,6 @@ def test_batch_operations_are_kept_with_their_own_lines_and_sql(tmp_path: Path) 
 
 def test_a_revision_read_from_its_ast_has_no_operation_objects(tmp_path: Path) -> None:
     _, captured = api.capture(load_settings(script_location=FIXTURE, cwd=tmp_path))
-    reads_db = next(c for c in captured if c.info.revision == "d4")
-    assert reads_db.read_mode is ReadMode.AST
-    assert reads_db.operations == () and reads_db.changes
+    reflects = next(c for c in captured if c.info.revision == "f6")
+    assert reflects.read_mode is ReadMode.AST
+    assert reflects.operations == () and reflects.changes

@@ -14,7 +14,7 @@ import os
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -22,15 +22,18 @@ from alembic.operations import BatchOperations, Operations, batch, ops
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 
 from expandcontract.alembic_ext.ast_reader import read_revision_ast
+from expandcontract.alembic_ext.offline_bind import OfflineBind
 from expandcontract.alembic_ext.op_changes import OpContext, changes_of
 from expandcontract.alembic_ext.project import AlembicProject, alembic_config
 from expandcontract.model import (
     CapturedOperation,
     CapturedRevision,
     Change,
+    ChangeKind,
     Location,
     ReadMode,
     RevisionInfo,
@@ -55,6 +58,7 @@ class _Recorded:
     line: int
     sql: str = ""
     runs_operations: bool = False  # a custom operation implemented by invoking other operations
+    through_bind: bool = False  # a statement the revision executed itself, through op.get_bind()
 
 
 @dataclass
@@ -106,6 +110,13 @@ class _Recorder:
     def record_rendered(self, operation: ops.MigrateOperation, sql: str) -> None:
         self._settle()
         self.timeline.append(_Recorded(operation=operation, line=self.caller_line(), sql=sql))
+
+    def record_statement(self, sql: str) -> None:
+        """A statement run through `op.get_bind().execute(...)`."""
+        self._settle()
+        if self._open:
+            self._open[-1].runs_operations = True
+        self.timeline.append(_Recorded(operation=None, line=self.caller_line(), sql=sql, through_bind=True))
 
     def discard_output(self) -> None:
         self.buffer.take()
@@ -191,8 +202,12 @@ def _operations(recorder: _Recorder, path: str) -> tuple[CapturedOperation, ...]
     )
 
 
-def _changes(recorder: _Recorder, path: str, dialect: Dialect, in_transaction: bool) -> list[Change]:
+def _changes(
+    recorder: _Recorder, path: str, dialect: Dialect, in_transaction: bool
+) -> tuple[list[Change], tuple[Location, ...]]:
+    """The revision's changes, and where it read from the (absent) database."""
     out: list[Change] = []
+    reads: list[Location] = []
     for entry in recorder.timeline:
         location = Location(path, entry.line)
         if entry.operation is None:
@@ -200,6 +215,9 @@ def _changes(recorder: _Recorder, path: str, dialect: Dialect, in_transaction: b
                 entry.sql, dialect=dialect.name, location=location, in_transaction=in_transaction
             )
             in_transaction = transaction_after(found, in_transaction)
+            if entry.through_bind:
+                out.extend(replace(c, operation="get_bind().execute") for c in found)
+                reads.extend(c.location for c in found if c.kind is ChangeKind.QUERY)
             continue
         if entry.runs_operations and not entry.sql.strip():
             continue  # the operations it invoked are recorded on their own
@@ -207,17 +225,17 @@ def _changes(recorder: _Recorder, path: str, dialect: Dialect, in_transaction: b
         found = changes_of(entry.operation, ctx)
         in_transaction = transaction_after(found, in_transaction)
         out.extend(found)
-    return out
+    return out, tuple(reads)
 
 
-def _failure_reason(exc: BaseException, path: str, source: str) -> str:
+def _failure_reason(exc: BaseException, path: str) -> str:
     lines = [
         f.lineno for f in traceback.extract_tb(exc.__traceback__) if os.path.realpath(f.filename) == path
     ]
     where = f" (line {lines[-1]})" if lines else ""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    if "get_bind" in source and isinstance(exc, AttributeError) and "NoneType" in message:
-        return f"reads from the database through op.get_bind(), which has no connection offline{where}"
+    if isinstance(exc, sa_exc.NoInspectionAvailable) or "OfflineBind" in message:
+        return f"needs a live database (reflection or an ORM session on op.get_bind()){where}"
     return f"{type(exc).__name__}: {message}{where}" if message else f"{type(exc).__name__}{where}"
 
 
@@ -225,14 +243,18 @@ def capture_revision(project: AlembicProject, script: Script, info: RevisionInfo
     """Run one revision's upgrade() offline for the project's dialect; fall back to its AST."""
     path = os.path.realpath(info.path)
     buffer = _Buffer()
+    recorder = _Recorder(path=path, buffer=buffer)
+    bind = OfflineBind(recorder.record_statement)
     env = EnvironmentContext(alembic_config(project.settings), project.script)
+    setattr(env, "get_bind", lambda: bind)  # noqa: B010 - `context.get_bind()` inside upgrade()
     with env:  # so `from alembic import context` works inside upgrade()
         env.configure(
             dialect_name=project.settings.dialect, as_sql=True, output_buffer=buffer, literal_binds=True
         )
         context = env.get_context()
-        recorder = _Recorder(path=path, buffer=buffer)
+        bind.dialect = context.dialect
         operations = capturing_operations(context, recorder)
+        setattr(operations, "get_bind", lambda: bind)  # noqa: B010 - offline there is no connection
         operations._install_proxy()  # what Operations.context() does; it cannot take a prepared instance
         try:
             upgrade = getattr(script.module, "upgrade", None)
@@ -245,14 +267,35 @@ def capture_revision(project: AlembicProject, script: Script, info: RevisionInfo
                 info=info,
                 changes=tuple(read_revision_ast(source, path, project.settings.dialect)),
                 read_mode=ReadMode.AST,
-                unreadable_reason=_failure_reason(exc, path, source),
+                unreadable_reason=_failure_reason(exc, path),
             )
         finally:
             operations._remove_proxy()
-        changes = _changes(recorder, path, context.dialect, bool(context.impl.transactional_ddl))
+        changes, reads = _changes(recorder, path, context.dialect, bool(context.impl.transactional_ddl))
+    if reads:
+        changes += _unreached(changes, read_revision_ast(_read(path), path, project.settings.dialect))
     return CapturedRevision(
-        info=info, changes=tuple(changes), read_mode=ReadMode.OFFLINE, operations=_operations(recorder, path)
+        info=info,
+        changes=tuple(changes),
+        read_mode=ReadMode.OFFLINE,
+        operations=_operations(recorder, path),
+        database_reads=reads,
     )
+
+
+def _unreached(ran: list[Change], read: list[Change]) -> list[Change]:
+    """Changes the source shows at lines the offline run never reached.
+
+    Code that depends on rows (a loop over a query's result) does not run when every query returns
+    nothing; the AST still sees it. Such changes are added, marked as not reached.
+    """
+    reached = {c.location.line for c in ran}
+    note = "not reached offline: it depends on rows a database query returned"
+    return [
+        replace(c, detail=f"{c.detail}; {note}" if c.detail else note)
+        for c in read
+        if c.location.line not in reached and c.kind is not ChangeKind.QUERY
+    ]
 
 
 def _read(path: str) -> str:

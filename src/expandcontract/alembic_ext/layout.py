@@ -15,7 +15,7 @@ from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError, rev_id
 
 from expandcontract.alembic_ext.project import AlembicProject, open_project
-from expandcontract.checks import ENV_HOOK_MARKER
+from expandcontract.checks import calls_gate_hook
 from expandcontract.errors import LayoutError
 from expandcontract.history import CONTRACT_LABEL, EXPAND_LABEL, PHASE_LABELS, History
 from expandcontract.model import DeclaredPhase, RevisionInfo, WrittenLayout
@@ -279,7 +279,7 @@ def adopt_project(settings: Settings, merge: bool = False) -> WrittenLayout | No
 
 
 def _env_calls_hook(project: AlembicProject) -> bool:
-    return project.env_py.is_file() and ENV_HOOK_MARKER in project.env_py.read_text(encoding="utf-8")
+    return project.env_py.is_file() and calls_gate_hook(project.env_py)
 
 
 # --- revision ---------------------------------------------------------------------------------
@@ -319,6 +319,11 @@ def new_revision(settings: Settings, message: str, phase: str, completes: str | 
         info = project.history.by_id.get(found.revision) if found else None
         if info is None or info.declared_phase is not DeclaredPhase.EXPAND:
             raise LayoutError(f"--completes {completes}: not a revision on the expand branch")
+        if EXPAND_LABEL in info.branch_labels:
+            raise LayoutError(
+                f"--completes {completes}: that is the empty expand branch root; name the expand "
+                "revision whose change this contract revision finishes"
+            )
         depends_on = [info.revision]
     folder = Path(roots[0].path).parent
     written = _generate(

@@ -9,6 +9,7 @@ import os
 import sys
 import tempfile
 import traceback
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 
 from expandcontract.errors import ConfigError, RevisionLoadError
-from expandcontract.history import History, build_history
+from expandcontract.history import PHASE_LABELS, History, build_history
 from expandcontract.model import DeclaredPhase, RevisionInfo
 from expandcontract.settings import Settings
 
@@ -75,6 +76,8 @@ def _script_directory(settings: Settings) -> ScriptDirectory:
     base = settings.alembic_config.parent if settings.alembic_config else settings.project_dir
     if settings.version_locations:
         versions: list[str] | None = [str(p) for p in settings.version_locations]
+    elif settings.alembic_config is None and settings.recursive_version_locations is None:
+        versions = _phase_folders(location)
     else:
         listed = cfg.get_version_locations_list() if settings.alembic_config else None
         versions = [str(_resolve(v, base)) for v in listed] if listed else None
@@ -89,6 +92,13 @@ def _script_directory(settings: Settings) -> ScriptDirectory:
         recursive_version_locations=recursive,
         messaging_opts={"quiet": True},
     )
+
+
+def _phase_folders(location: Path) -> list[str] | None:
+    """A bare script directory laid out for phases reads its branch folders too."""
+    root = location / "versions"
+    branches = [root / label for label in PHASE_LABELS if (root / label).is_dir()]
+    return [str(root), *map(str, branches)] if branches else None
 
 
 def _depends_on(script: ScriptDirectory, rev: Script) -> tuple[str, ...]:
@@ -152,7 +162,9 @@ def history_of(script: ScriptDirectory) -> History:
     """Load every revision of a script directory and build the history; one-line errors."""
     location = Path(script.dir).resolve()
     try:
-        revisions = list(script.walk_revisions())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Alembic warns before raising on a broken graph; we say it once
+            revisions = list(script.walk_revisions())
         infos = [_revision_info(script, rev) for rev in reversed(revisions)]
     except Exception as exc:
         raise _load_error(exc, location) from exc

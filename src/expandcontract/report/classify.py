@@ -57,6 +57,7 @@ def to_json(results: Sequence[RevisionClassification]) -> str:
                 "mismatch": r.mismatch,
                 "read_mode": r.read_mode.value,
                 "unreadable_reason": r.unreadable_reason or None,
+                "database_reads": [loc.line for loc in r.database_reads],
                 "changes": [_change_json(c) for c in r.changes],
             }
             for r in results
@@ -86,6 +87,9 @@ def to_text(results: Sequence[RevisionClassification]) -> str:
         lines.append(f"  declared: {r.info.declared_phase.value}  inferred: {inferred}{flag}")
         if r.read_mode is ReadMode.AST:
             lines.append(f"  read from source only (cannot run offline: {r.unreadable_reason})")
+        if r.database_reads:
+            at = ", ".join(str(loc.line) for loc in r.database_reads)
+            lines.append(f"  queries the database (line {at}): read offline as if it returned no rows")
         lines.extend(_change_line(c, r.info.declared_phase.value) for c in r.changes)
         lines.append("")
     mismatched = sum(1 for r in results if r.mismatch)

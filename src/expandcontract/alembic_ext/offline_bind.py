@@ -1,0 +1,127 @@
+"""What `op.get_bind()` returns while a revision is read offline.
+
+Many revisions fetch the connection to run SQL themselves (`op.get_bind().execute(text(...))`) or to
+look at existing rows before deciding what to do. Offline there is no database: this stand-in
+executes nothing, hands every statement to the recorder (so it becomes changes at its line), and
+answers every query with no rows, as an empty database would. Anything beyond `execute` (reflection,
+an ORM session) is not offered, so the revision falls back to its AST and says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+
+class NoRows:
+    """The result of every statement: an empty result set."""
+
+    rowcount = 0
+
+    def fetchall(self) -> list[Any]:
+        return []
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        return []
+
+    def fetchone(self) -> None:
+        return None
+
+    def first(self) -> None:
+        return None
+
+    def one_or_none(self) -> None:
+        return None
+
+    def scalar(self) -> None:
+        return None
+
+    def scalar_one_or_none(self) -> None:
+        return None
+
+    def one(self) -> Any:
+        raise sa.exc.NoResultFound("no rows offline: the database is read as empty")
+
+    scalar_one = one
+
+    def all(self) -> list[Any]:
+        return []
+
+    def scalars(self) -> NoRows:
+        return self
+
+    def mappings(self) -> NoRows:
+        return self
+
+    def keys(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        return None
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(())
+
+
+class _NoTransaction:
+    def __enter__(self) -> _NoTransaction:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def commit(self) -> None:
+        return None
+
+    def rollback(self) -> None:
+        return None
+
+
+def compile_statement(statement: Any, parameters: Any, dialect: Dialect) -> str:
+    """SQL text of a statement as a revision passed it, with its parameters inlined where possible."""
+    if isinstance(statement, str):
+        statement = sa.text(statement)
+    if isinstance(parameters, Sequence) and parameters and isinstance(parameters[0], Mapping):
+        parameters = parameters[0]  # executemany: the first row shows the statement's shape
+    if isinstance(parameters, Mapping) and parameters and isinstance(statement, sa.TextClause):
+        statement = statement.bindparams(**parameters)
+    try:
+        return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    except Exception:  # a value with no literal form: keep the placeholders
+        return str(statement.compile(dialect=dialect))
+
+
+class OfflineBind:
+    """A connection-shaped stand-in: records statements, executes nothing, returns no rows."""
+
+    def __init__(self, record: Callable[[str], None]) -> None:
+        self._record = record
+        self.dialect: Dialect | None = None
+
+    def execute(self, statement: Any, parameters: Any = None, *args: Any, **kwargs: Any) -> NoRows:
+        assert self.dialect is not None
+        self._record(compile_statement(statement, parameters, self.dialect))
+        return NoRows()
+
+    def exec_driver_sql(self, statement: str, parameters: Any = None, *args: Any, **kwargs: Any) -> NoRows:
+        return self.execute(statement, parameters)
+
+    def begin(self) -> _NoTransaction:
+        return _NoTransaction()
+
+    begin_nested = begin
+
+    def in_transaction(self) -> bool:
+        return True
+
+    def commit(self) -> None:
+        return None
+
+    def __enter__(self) -> OfflineBind:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
