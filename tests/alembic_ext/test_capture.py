@@ -234,14 +234,19 @@ def test_d4_queries_the_database_and_is_read_offline_as_if_it_were_empty(
     assert at(d4, 15).change.sql == "SELECT id FROM orders"
     assert at(d4, 17).change.columns == ("flag",)
     assert at(d4, 19).change.detail == (
-        "execute() with SQL built at run time; not reached offline: it depends on rows a database query returned"
+        "execute() with SQL built at run time; "
+        "not reached offline: it depends on rows a database query returned"
     )
 
 
-def test_f6_reflects_the_database_so_it_is_read_from_its_ast(all_ops: dict[str, RevisionClassification]) -> None:
+def test_f6_reflects_the_database_so_it_is_read_from_its_ast(
+    all_ops: dict[str, RevisionClassification],
+) -> None:
     f6 = all_ops["f6"]
     assert f6.read_mode is ReadMode.AST
-    assert f6.unreadable_reason == "needs a live database (reflection or an ORM session on op.get_bind()) (line 14)"
+    assert f6.unreadable_reason == (
+        "needs a live database (reflection or an ORM session on op.get_bind()) (line 14)"
+    )
     assert [row(c) for c in f6.changes] == [
         (16, K.ADD_COLUMN, "orders.gift", Phase.EXPAND, NONE, True, "add_column"),
     ]

@@ -538,9 +538,13 @@ def test_completes_is_for_contract_revisions(example_project: Path, monkeypatch:
     assert_one_line_error(result, "--completes is for contract revisions")
 
 
-def test_completes_refuses_the_empty_expand_branch_root(example_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_completes_refuses_the_empty_expand_branch_root(
+    example_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(example_project)
-    result = CliRunner().invoke(cli, ["revision", "-m", "x", "--phase", "contract", "--completes", "expand_root"])
+    result = CliRunner().invoke(
+        cli, ["revision", "-m", "x", "--phase", "contract", "--completes", "expand_root"]
+    )
     assert result.exit_code == 2
     assert "empty expand branch root" in result.output
 
