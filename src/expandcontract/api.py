@@ -99,7 +99,12 @@ def upgrade(settings: Settings, phase: UpgradePhase, sql: bool = False) -> Upgra
     verdicts = review_contract(settings, graph, contract)
     if not all(v.allowed for v in verdicts):
         raise ContractBlocked(blocked_message(verdicts))
-    run_upgrade(settings, target, sql=sql, reviewed={v.revision for v in verdicts if v.allowed})
+    reviewed = {v.revision for v in verdicts if v.allowed}
+    # Alembic may order independent branches contract-first; `all` runs the expand phase first
+    steps = ["expand@head", target] if phase == "all" and graph.roots_labelled("expand") else [target]
+    for index, step in enumerate(steps):
+        # offline, the second step starts where the first ended instead of at the base
+        run_upgrade(settings, f"{steps[0]}:{step}" if sql and index else step, sql=sql, reviewed=reviewed)
     if sql:
         return UpgradeResult(target=target, applied=(), verdicts=tuple(verdicts))
     after = current_heads(settings)

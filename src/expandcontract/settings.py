@@ -28,6 +28,7 @@ class Settings:
     project_dir: Path  # the config file's folder, or the working directory
     config_file: Path | None = None  # the TOML file the settings came from
     alembic_config: Path | None = None  # alembic.ini; None when reading a bare script directory
+    alembic_toml: Path | None = None  # a pyproject.toml with [tool.alembic] (Alembic 1.16+), beside it
     script_location: Path | None = None  # overrides alembic.ini's script_location
     version_locations: tuple[Path, ...] = ()  # overrides alembic.ini's version_locations
     recursive_version_locations: bool | None = None
@@ -45,8 +46,19 @@ class Settings:
             )
         return self.database_url
 
+    @property
+    def alembic_configured(self) -> bool:
+        """Alembic's own configuration is available (alembic.ini and/or [tool.alembic])."""
+        return self.alembic_config is not None or self.alembic_toml is not None
+
+    @property
+    def alembic_dir(self) -> Path:
+        """The folder Alembic's configuration lives in (relative paths there are relative to it)."""
+        config = self.alembic_config or self.alembic_toml
+        return config.parent if config else self.project_dir
+
     def require_project(self) -> None:
-        if self.alembic_config is None and self.script_location is None:
+        if not self.alembic_configured and self.script_location is None:
             raise ConfigError(
                 f"no Alembic project found from {self.project_dir}: run in a folder with alembic.ini, "
                 "pass --script-location DIR or --config FILE, or run `expandcontract init`"
@@ -149,6 +161,11 @@ def _tool_table(doc: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return None
 
 
+def _has_tool_alembic(doc: Mapping[str, Any]) -> bool:
+    tool = doc.get("tool")
+    return isinstance(tool, Mapping) and isinstance(tool.get("alembic"), Mapping)
+
+
 def find_project_config(start: Path) -> Path | None:
     """The closest pyproject.toml at or above `start` that has a [tool.expandcontract] table."""
     for folder in (start, *start.parents):
@@ -211,10 +228,19 @@ def load_settings(
         raise ConfigError(f"{settings.alembic_config}: alembic config file not found; fix `alembic-config`")
     if settings.database_url is None and settings.alembic_config is not None:
         settings = replace(settings, database_url=_ini_url(settings.alembic_config))
+    alembic_toml = settings.alembic_dir / "pyproject.toml"
+    if alembic_toml.is_file() and _has_tool_alembic(_read_toml(alembic_toml)):
+        settings = replace(settings, alembic_toml=alembic_toml)
     if script_location is not None:
-        settings = replace(settings, script_location=(cwd / script_location).resolve(), alembic_config=None)
+        settings = replace(
+            settings,
+            script_location=(cwd / script_location).resolve(),
+            alembic_config=None,
+            alembic_toml=None,
+        )
+    # URLs given here are relative to where the command runs, as SQLAlchemy would read them
     if env.get(URL_ENV):
-        settings = replace(settings, database_url=env[URL_ENV])
+        settings = replace(settings, database_url=absolute_sqlite_url(env[URL_ENV], cwd))
     if url:
-        settings = replace(settings, database_url=url)
+        settings = replace(settings, database_url=absolute_sqlite_url(url, cwd))
     return settings

@@ -331,12 +331,6 @@ def test_a_lone_expand_label_is_refused(
     assert not (tmp_path / "alembic" / "versions" / "expand").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Alembic's pyproject.toml configuration ([tool.alembic], `alembic init -t pyproject`, "
-    "Alembic >= 1.16) is not read: project.alembic_config() builds Config(alembic.ini) without "
-    "toml_file, so adopt fails with `no script_location in [alembic]; add one` (exit 2)",
-)
 def test_adopt_a_project_configured_in_pyproject_toml(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str
 ) -> None:

@@ -101,13 +101,6 @@ def test_expand_then_contract(example_project: Path, target: Target) -> None:
     assert (example_project / "shop.db").exists() is target.url.startswith("sqlite")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a relative SQLite URL from --url or EXPANDCONTRACT_DATABASE_URL is read against the working "
-    "directory by status (and upgrade's before/after heads) but against the project folder by the "
-    "upgrade itself (run_upgrade chdirs there): upgrade migrates one file, reports `nothing to apply`, "
-    "and status reads another, empty file",
-)
 @pytest.mark.parametrize("how", ["url-flag", "environment"])
 def test_relative_sqlite_url_from_another_folder(
     example_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str

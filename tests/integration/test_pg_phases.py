@@ -193,12 +193,6 @@ def test_sql_prints_the_whole_run_offline_and_leaves_the_database_alone(
     assert Database(pg_url).tables() == set()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="init writes --url into alembic.ini verbatim; ConfigParser interpolation then rejects the `%` "
-    "of a percent-encoded URL (password p%40ss), so every later command fails to read alembic.ini "
-    "(exit 2): the URL must be written with `%` doubled",
-)
 def test_init_with_a_percent_encoded_password(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str
 ) -> None:

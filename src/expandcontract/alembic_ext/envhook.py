@@ -10,6 +10,7 @@ with context.begin_transaction():
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from alembic.config import Config
@@ -37,6 +38,17 @@ def _settings(config: Config) -> Settings:
         return load_settings(cwd=folder)
     except ExpandContractError as exc:
         raise CommandError(str(exc)) from exc
+
+
+def _migrated_url(context: EnvironmentContext) -> str | None:
+    """The database this run migrates, whatever the settings say (env.py may choose another)."""
+    connection = context.get_context().connection
+    if not context.is_offline_mode() and connection is not None:
+        return connection.engine.url.render_as_string(hide_password=False)
+    try:
+        return database_url(context.config)
+    except CommandError:
+        return None
 
 
 def database_url(config: Config) -> str:
@@ -88,7 +100,8 @@ def before_migrations(context: EnvironmentContext) -> None:
     pending = [r for r in pending if r.revision not in reviewed]
     if not pending:
         return
-    verdicts = review_contract(_settings(context.config), history, pending)
+    settings = replace(_settings(context.config), database_url=_migrated_url(context))
+    verdicts = review_contract(settings, history, pending)
     if not all(v.allowed for v in verdicts):
         raise CommandError(blocked_message(verdicts))
 

@@ -10,11 +10,11 @@ import warnings
 from importlib import resources
 from pathlib import Path
 
-from alembic.config import Config, MessagingOptions
+from alembic.config import MessagingOptions
 from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError, rev_id
 
-from expandcontract.alembic_ext.project import AlembicProject, open_project
+from expandcontract.alembic_ext.project import AlembicProject, alembic_config, open_project
 from expandcontract.checks import calls_gate_hook
 from expandcontract.errors import LayoutError
 from expandcontract.history import CONTRACT_LABEL, EXPAND_LABEL, PHASE_LABELS, History
@@ -108,7 +108,8 @@ def init_project(project_dir: Path, script_dir: str = "migrations", url: str = "
     versions.mkdir(parents=True, exist_ok=True)
     rel = os.path.relpath(target, project_dir)
     ini.write_text(
-        string.Template(_template("alembic.ini.tmpl")).substitute(script_dir=rel, url=url), encoding="utf-8"
+        string.Template(_template("alembic.ini.tmpl")).substitute(script_dir=rel, url=url.replace("%", "%%")),
+        encoding="utf-8",
     )
     (target / "env.py").write_text(_template("env.py.tmpl"), encoding="utf-8")
     (target / "script.py.mako").write_text(_template("script.py.mako"), encoding="utf-8")
@@ -186,41 +187,65 @@ def _ini_separator(parser: configparser.ConfigParser, section: str) -> str:
     )
 
 
-def _add_version_locations(ini: Path, cfg: Config, versions: Path) -> bool:
-    """Make versions/expand and versions/contract version locations in alembic.ini. True if changed."""
-    if cfg.get_alembic_boolean_option("recursive_version_locations"):
-        return False
-    listed = [Path(p).resolve() for p in (cfg.get_version_locations_list() or [])]
-    current = listed or [versions.resolve()]
-    wanted = [p for p in (versions / EXPAND_LABEL, versions / CONTRACT_LABEL) if p.resolve() not in current]
-    if not wanted:
-        return False
-    parser = configparser.ConfigParser(interpolation=None)
-    text = ini.read_text(encoding="utf-8")
-    parser.read_string(text)
-    section = cfg.config_ini_section
-    sep = _ini_separator(parser, section)
-    here = ini.parent.resolve()
-
-    def spelled(p: Path) -> str:
-        rel = os.path.relpath(p.resolve(), here)
-        return f"%(here)s/{rel}"
-
-    entries = [spelled(p) for p in current] + [spelled(p) for p in wanted]
-    value = sep.join(entries) if "\n" not in sep else sep + sep.join(entries)
-    line = f"version_locations = {value}\n"
-    key = re.compile(r"^version_locations\s*[=:].*(\n[ \t]+.*)*\n?", re.MULTILINE)
-    block = re.compile(rf"^\[{re.escape(section)}\][^\n]*\n", re.MULTILINE)
-    start = block.search(text)
+def _set_key(path: Path, section: str, key_pattern: str, line: str) -> None:
+    """Replace (or add) one key of one section of a config file, leaving every other line as it was."""
+    text = path.read_text(encoding="utf-8")
+    start = re.search(rf"^\[{re.escape(section)}\][^\n]*\n", text, re.MULTILINE)
     if start is None:
-        raise LayoutError(f"{ini}: no [{section}] section; is this Alembic's config file?")
+        raise LayoutError(f"{path}: no [{section}] section; is this Alembic's configuration?")
     following = text[start.end() :]
     next_section = re.search(r"^\[", following, re.MULTILINE)
     body_end = start.end() + (next_section.start() if next_section else len(following))
     body = text[start.end() : body_end]
-    body = key.sub(line, body, count=1) if key.search(body) else line + body
-    ini.write_text(text[: start.end()] + body + text[body_end:], encoding="utf-8")
-    return True
+    key = re.compile(key_pattern, re.MULTILINE)
+    body = key.sub(lambda _: line, body, count=1) if key.search(body) else line + body
+    path.write_text(text[: start.end()] + body + text[body_end:], encoding="utf-8")
+
+
+def _ini_has(ini: Path, section: str, option: str) -> bool:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(ini, encoding="utf-8")
+    return parser.has_option(section, option)
+
+
+def _add_version_locations(settings: Settings, versions: Path) -> Path | None:
+    """Make versions/expand and versions/contract version locations, in alembic.ini or in
+    pyproject.toml's [tool.alembic], wherever the project keeps its script_location. Returns the
+    file changed, if any."""
+    cfg = alembic_config(settings)
+    if cfg.get_alembic_boolean_option("recursive_version_locations"):
+        return None
+    listed = [Path(p).resolve() for p in (cfg.get_version_locations_list() or [])]
+    current = listed or [versions.resolve()]
+    wanted = [p for p in (versions / EXPAND_LABEL, versions / CONTRACT_LABEL) if p.resolve() not in current]
+    if not wanted:
+        return None
+    here = settings.alembic_dir.resolve()
+    entries = [f"%(here)s/{os.path.relpath(p.resolve(), here)}" for p in [*current, *wanted]]
+    ini = settings.alembic_config
+    if settings.alembic_toml is not None and not (
+        ini and _ini_has(ini, cfg.config_ini_section, "script_location")
+    ):
+        listing = "".join(f'    "{entry}",\n' for entry in entries)
+        _set_key(
+            settings.alembic_toml,
+            "tool.alembic",
+            r"^version_locations\s*=\s*\[[^\]]*\][^\n]*\n?",
+            f"version_locations = [\n{listing}]\n",
+        )
+        return settings.alembic_toml
+    assert ini is not None
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(ini, encoding="utf-8")
+    sep = _ini_separator(parser, cfg.config_ini_section)
+    value = sep.join(entries) if "\n" not in sep else sep + sep.join(entries)
+    _set_key(
+        ini,
+        cfg.config_ini_section,
+        r"^version_locations\s*[=:].*(\n[ \t]+.*)*\n?",
+        f"version_locations = {value}\n",
+    )
+    return ini
 
 
 def adopt_project(settings: Settings, merge: bool = False) -> WrittenLayout | None:
@@ -251,10 +276,10 @@ def adopt_project(settings: Settings, merge: bool = False) -> WrittenLayout | No
     # the branch folders go beside the file of the revision that becomes the common root
     versions = Path(created[0] if created else history.by_id[root].path).parent
     notes: list[str] = []
-    if settings.alembic_config is not None:
-        cfg = Config(str(settings.alembic_config))
-        if _add_version_locations(settings.alembic_config, cfg, versions):
-            created.append(settings.alembic_config)
+    if settings.alembic_configured:
+        changed = _add_version_locations(settings, versions)
+        if changed:
+            created.append(changed)
     elif not settings.version_locations:
         notes.append(
             "add the new folders to `version-locations` under [tool.expandcontract] (or set "

@@ -15,7 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.util import CommandError
 
 from expandcontract.alembic_ext.envhook import REVIEWED_KEY, pending_revisions
-from expandcontract.alembic_ext.project import AlembicProject, alembic_config
+from expandcontract.alembic_ext.project import AlembicProject, alembic_config, project_imports
 from expandcontract.errors import DatabaseError, ExpandContractError
 from expandcontract.settings import Settings
 
@@ -35,7 +35,7 @@ def _one_line(exc: BaseException) -> str:
 @contextmanager
 def _in_project_dir(settings: Settings) -> Iterator[None]:
     # Alembic resolves relative paths (prepend_sys_path, relative URLs) against the working directory
-    folder = settings.alembic_config.parent if settings.alembic_config else settings.project_dir
+    folder = settings.alembic_dir
     saved = os.getcwd()
     os.chdir(folder)
     try:
@@ -77,7 +77,7 @@ def planned(project: AlembicProject, target: str, current: tuple[str, ...]) -> l
 
 def run_upgrade(settings: Settings, target: str, sql: bool, reviewed: set[str]) -> None:
     """`alembic upgrade target [--sql]` through the project's env.py."""
-    if settings.alembic_config is None:
+    if not settings.alembic_configured:
         raise ExpandContractError(
             "upgrade runs the project's env.py and needs its alembic.ini; set `alembic-config` "
             "under [tool.expandcontract] or run where alembic.ini is"
@@ -85,7 +85,7 @@ def run_upgrade(settings: Settings, target: str, sql: bool, reviewed: set[str]) 
     cfg = alembic_config(settings)
     cfg.attributes[REVIEWED_KEY] = reviewed
     try:
-        with _in_project_dir(settings):
+        with _in_project_dir(settings), project_imports(settings):
             command.upgrade(cfg, target, sql=sql)
     except CommandError as exc:
         raise ExpandContractError(f"alembic upgrade {target}: {_one_line(exc)}") from exc

@@ -50,12 +50,18 @@ def _resolve(path: str, base: Path) -> Path:
 def alembic_config(settings: Settings) -> Config:
     """An Alembic Config for the project, with every path made absolute."""
     settings.require_project()
-    if settings.alembic_config is not None:
-        cfg = Config(str(settings.alembic_config))
-        base = settings.alembic_config.parent
+    if settings.alembic_configured:
+        cfg = Config(
+            str(settings.alembic_config) if settings.alembic_config else None,
+            toml_file=str(settings.alembic_toml) if settings.alembic_toml else None,
+        )
+        base = settings.alembic_dir
         location = settings.script_location or cfg.get_alembic_option("script_location")
         if not location:
-            raise ConfigError(f"{settings.alembic_config}: no script_location in [alembic]; add one")
+            raise ConfigError(
+                f"{settings.alembic_config or settings.alembic_toml}: no script_location in [alembic] "
+                "(alembic.ini) or [tool.alembic] (pyproject.toml); add one"
+            )
         cfg.set_main_option("script_location", str(_resolve(str(location), base)).replace("%", "%%"))
     else:
         cfg = Config()
@@ -73,17 +79,17 @@ def _script_directory(settings: Settings) -> ScriptDirectory:
     location = Path(cfg.get_alembic_option("script_location") or "")
     if not location.is_dir():
         raise ConfigError(f"{location}: Alembic script directory not found; check script_location")
-    base = settings.alembic_config.parent if settings.alembic_config else settings.project_dir
+    base = settings.alembic_dir
     if settings.version_locations:
         versions: list[str] | None = [str(p) for p in settings.version_locations]
-    elif settings.alembic_config is None and settings.recursive_version_locations is None:
+    elif not settings.alembic_configured and settings.recursive_version_locations is None:
         versions = _phase_folders(location)
     else:
-        listed = cfg.get_version_locations_list() if settings.alembic_config else None
+        listed = cfg.get_version_locations_list() if settings.alembic_configured else None
         versions = [str(_resolve(v, base)) for v in listed] if listed else None
     recursive = settings.recursive_version_locations
     if recursive is None:
-        recursive = bool(settings.alembic_config) and cfg.get_alembic_boolean_option(
+        recursive = settings.alembic_configured and cfg.get_alembic_boolean_option(
             "recursive_version_locations"
         )
     return ScriptDirectory(
@@ -203,18 +209,36 @@ def reading_session(settings: Settings) -> Iterator[None]:
     `prepend_sys_path`, and a scratch working directory (revision code may write files)."""
     from expandcontract.alembic_ext.stubs import stand_in_missing_imports
 
-    saved_path = list(sys.path)
     saved_cwd = os.getcwd()
-    if settings.alembic_config is not None:
-        cfg = Config(str(settings.alembic_config))
-        for entry in reversed(cfg.get_prepend_sys_paths_list() or []):
-            sys.path.insert(0, str(_resolve(entry, settings.alembic_config.parent)))
-    else:
-        sys.path.insert(0, str(settings.project_dir))
-    with tempfile.TemporaryDirectory(prefix="expandcontract-") as scratch, stand_in_missing_imports():
-        os.chdir(scratch)
-        try:
-            yield
-        finally:
-            os.chdir(saved_cwd)
-            sys.path[:] = saved_path
+    with project_imports(settings):
+        if settings.alembic_configured:
+            cfg = alembic_config(settings)
+            for entry in reversed(cfg.get_prepend_sys_paths_list() or []):
+                sys.path.insert(0, str(_resolve(entry, settings.alembic_dir)))
+        else:
+            sys.path.insert(0, str(settings.project_dir))
+        with tempfile.TemporaryDirectory(prefix="expandcontract-") as scratch, stand_in_missing_imports():
+            os.chdir(scratch)
+            try:
+                yield
+            finally:
+                os.chdir(saved_cwd)
+
+
+@contextmanager
+def project_imports(settings: Settings) -> Iterator[None]:
+    """Leave the process as it was: `sys.path` restored, and the project's own modules (its app,
+    its env.py helpers) forgotten, so another project read in the same process imports its own."""
+    folder = str(settings.alembic_dir)
+    saved_path = list(sys.path)
+    before = set(sys.modules)
+    try:
+        yield
+    finally:
+        sys.path[:] = saved_path
+        for name in set(sys.modules) - before:
+            origin = getattr(sys.modules[name], "__file__", None) or ""
+            if origin.startswith(folder):
+                del sys.modules[name]
+        for entry in [k for k in sys.path_importer_cache if not os.path.isabs(k)]:
+            del sys.path_importer_cache[entry]  # finders cached for "." belong to the old working folder
