@@ -5,7 +5,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from expandcontract.alembic_ext.envhook import before_migrations, database_url
+from expandcontract.alembic_ext.envhook import before_migrations, database_url, version_table_options
 
 config = context.config
 if config.config_file_name is not None:
@@ -23,6 +23,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
+        **version_table_options(config),
     )
     with context.begin_transaction():
         before_migrations(context)  # refuses contract revisions the gate blocks
@@ -35,7 +36,12 @@ def run_migrations_online() -> None:
     )
     with connectable.connect() as connection:
         # one transaction per revision, so autocommit_block() (CONCURRENTLY) behaves predictably
-        context.configure(connection=connection, target_metadata=target_metadata, transaction_per_migration=True)
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            transaction_per_migration=True,
+            **version_table_options(config),
+        )
         with context.begin_transaction():
             before_migrations(context)  # refuses contract revisions the gate blocks
             context.run_migrations()

@@ -2,8 +2,8 @@
 
 History of the users' email column (a rename done as expand/contract):
   1.0.0  users.email
-  1.2.0  adds users.email_address; writes both columns, still reads email
-  1.3.0  reads and writes only email_address: the last release that stopped using users.email
+  1.2.0  adds users.email_address; writes both columns, reads coalesce(email_address, email)
+  1.3.0  reads and writes only email_address: the first release that no longer uses users.email
 """
 
 from __future__ import annotations

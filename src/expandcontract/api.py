@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -75,11 +76,16 @@ class UpgradeResult:
     verdicts: tuple[ContractVerdict, ...]  # the gate's answer for each contract revision in the run
 
 
-def upgrade(settings: Settings, phase: UpgradePhase, sql: bool = False) -> UpgradeResult:
+def upgrade(
+    settings: Settings,
+    phase: UpgradePhase,
+    sql: bool = False,
+    on_verdict: Callable[[ContractVerdict], None] | None = None,
+) -> UpgradeResult:
     """Run Alembic's upgrade to `expand@head`, `contract@head` or `heads`.
 
-    Contract revisions in the run are first put to the contract gate; the run is refused if the gate
-    blocks any of them.
+    Contract revisions in the run are first put to the contract gate (each verdict goes to
+    `on_verdict` before anything runs); the run is refused if the gate blocks any of them.
     """
     from expandcontract.alembic_ext.migrate import current_heads, planned, run_upgrade
     from expandcontract.alembic_ext.project import open_project, reading_session
@@ -97,6 +103,9 @@ def upgrade(settings: Settings, phase: UpgradePhase, sql: bool = False) -> Upgra
         order = planned(project, target, before)
     contract = [graph.by_id[r] for r in order if graph.by_id[r].declared_phase is DeclaredPhase.CONTRACT]
     verdicts = review_contract(settings, graph, contract)
+    if on_verdict is not None:
+        for verdict in verdicts:
+            on_verdict(verdict)
     if not all(v.allowed for v in verdicts):
         raise ContractBlocked(blocked_message(verdicts))
     reviewed = {v.revision for v in verdicts if v.allowed}

@@ -42,7 +42,7 @@ class Settings:
         if not self.database_url:
             raise ConfigError(
                 "no database URL: pass --url, set EXPANDCONTRACT_DATABASE_URL, "
-                'or add database-url = "..." under [tool.expandcontract]'
+                'add database-url = "..." under [tool.expandcontract], or set sqlalchemy.url in alembic.ini'
             )
         return self.database_url
 

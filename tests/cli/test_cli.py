@@ -337,7 +337,12 @@ def test_classify_text_names_each_change_as_path_and_line(
     assert changes
     for change in changes:
         assert f"{os.path.relpath(change['path'])}:{change['line']}: {change['kind']}" in text
-    assert f"{DROP_EMAIL}:25: drop-column users.email -> contract" in text
+    drop_line = next(
+        number
+        for number, line in enumerate((example_project / DROP_EMAIL).read_text().splitlines(), 1)
+        if "drop_column" in line
+    )
+    assert f"{DROP_EMAIL}:{drop_line}: drop-column users.email -> contract" in text
     assert text.rstrip().endswith("7 revisions, 0 with changes that do not fit their declared phase")
 
 

@@ -51,6 +51,13 @@ def _migrated_url(context: EnvironmentContext) -> str | None:
         return None
 
 
+def version_table_options(config: Config) -> dict[str, str | None]:
+    """`version_table` / `version_table_schema` for `context.configure()`, from [tool.expandcontract],
+    so `status` and the migrations agree on where the applied revisions are recorded."""
+    settings = _settings(config)
+    return {"version_table": settings.version_table, "version_table_schema": settings.version_table_schema}
+
+
 def database_url(config: Config) -> str:
     """The URL to migrate: expandcontract's settings, then EXPANDCONTRACT_DATABASE_URL, then alembic.ini."""
     given = config.attributes.get(SETTINGS_KEY)
@@ -82,7 +89,10 @@ def before_migrations(context: EnvironmentContext) -> None:
 
     Call it in env.py right before `context.run_migrations()`, online and offline.
     """
-    destination = context.get_revision_argument()
+    try:
+        destination = context.get_revision_argument()
+    except KeyError:  # `alembic current`, `check`, autogenerate: commands that apply nothing
+        return
     if destination is None:
         return
     if context.is_offline_mode():

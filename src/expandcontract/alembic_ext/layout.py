@@ -127,6 +127,7 @@ def init_project(project_dir: Path, script_dir: str = "migrations", url: str = "
     created = [
         ini,
         target / "env.py",
+        target / "README",
         target / "script.py.mako",
         Path(root.path),
         Path(expand.path),
@@ -280,7 +281,7 @@ def adopt_project(settings: Settings, merge: bool = False) -> WrittenLayout | No
         changed = _add_version_locations(settings, versions)
         if changed:
             created.append(changed)
-    elif not settings.version_locations:
+    elif settings.version_locations:  # a bare script directory without them reads the branch folders itself
         notes.append(
             "add the new folders to `version-locations` under [tool.expandcontract] (or set "
             "`recursive-version-locations = true`)"

@@ -48,6 +48,10 @@ def current_heads(settings: Settings) -> tuple[str, ...]:
     """The revisions the database's version table says are applied (empty for a new database)."""
     url = settings.require_url()
     try:
+        parsed = sa.engine.make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            if not Path(parsed.database).exists():
+                return ()  # a database file not created yet has nothing applied; do not create it
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise DatabaseError(f"invalid database URL {safe_url(url)}: {_one_line(exc)}") from exc

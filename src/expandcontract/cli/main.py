@@ -17,6 +17,7 @@ import click
 
 from expandcontract import __version__, api
 from expandcontract.errors import ContractBlocked, ExpandContractError
+from expandcontract.gate.hook import ContractVerdict
 from expandcontract.model import WrittenLayout
 from expandcontract.report import classify as classify_report
 from expandcontract.report import status as status_report
@@ -60,7 +61,7 @@ def script_location_option(fn: F) -> F:
     return click.option(
         "--script-location",
         type=click.Path(file_okay=False, path_type=Path),
-        help="Read this Alembic script directory directly: no alembic.ini, no env.py.",
+        help="Read this Alembic script directory directly, without alembic.ini and without running env.py.",
     )(fn)
 
 
@@ -103,7 +104,7 @@ def _print_layout(written: WrittenLayout) -> None:
 
 @cli.command()
 @click.argument("directory", default="migrations", metavar="[DIR]")
-@url_option
+@click.option("--url", metavar="URL", help="Database URL to write into alembic.ini as sqlalchemy.url.")
 def init(directory: str, url: str | None) -> None:
     """Create a new Alembic environment laid out for phases in DIR (default: migrations).
 
@@ -149,7 +150,11 @@ def adopt(inv: Invocation, merge: bool) -> None:
 )
 @pass_invocation
 def revision(inv: Invocation, message: str, phase: str, completes: str | None) -> None:
-    """Write a new revision at the head of the expand or contract branch, in that branch's folder."""
+    """Write a new revision at the head of the expand or contract branch, in that branch's folder.
+
+    For a contract revision without --completes, the expand revisions it may complete are offered
+    at a prompt (or listed on stderr when there is no terminal).
+    """
     settings = inv.settings()
     if phase == "contract" and completes is None:
         completes = _offer_completion(settings)
@@ -198,8 +203,9 @@ def check(inv: Invocation, script_location: Path | None) -> None:
     """Check the phase layout (for CI); exit 1 if an invariant is broken.
 
     Branch labels only on the two branch roots, which grow from one common root; every revision on
-    one branch and in its branch's folder; contract revisions depend on the expand revisions they
-    complete; env.py calls the gate hook.
+    one branch and in its branch's folder; a contract revision that removes a column an expand
+    revision copies from (a backfill) depends on that expand revision; env.py calls the gate hook.
+    Never runs env.py.
     """
     violations = api.check(inv.settings(script_location=script_location))
     for violation in violations:
@@ -228,11 +234,10 @@ def check(inv: Invocation, script_location: Path | None) -> None:
 def upgrade(inv: Invocation, phase: str, sql: bool, url: str | None) -> None:
     """Apply one phase with Alembic's own upgrade.
 
-    Contract revisions are put to the contract gate first; a blocked one stops the run (exit 1).
+    Contract revisions are put to the contract gate first; if it blocks one, nothing runs (exit 1).
+    Until the evidence-based gate is enabled, the gate allows every revision and says so.
     """
-    result = api.upgrade(inv.settings(url=url), phase, sql=sql)  # type: ignore[arg-type]
-    for verdict in result.verdicts:
-        click.echo(f"gate: {verdict.revision} allowed ({'; '.join(verdict.reasons)})", err=True)
+    result = api.upgrade(inv.settings(url=url), phase, sql=sql, on_verdict=_print_verdict)  # type: ignore[arg-type]
     if sql:
         return
     if result.applied:
@@ -243,6 +248,11 @@ def upgrade(inv: Invocation, phase: str, sql: bool, url: str | None) -> None:
         click.echo(f"nothing to apply: already at {result.target}")
 
 
+def _print_verdict(verdict: ContractVerdict) -> None:
+    state = "allowed" if verdict.allowed else "BLOCKED"
+    click.echo(f"gate: {verdict.revision} {state} ({'; '.join(verdict.reasons)})", err=True)
+
+
 @cli.command()
 @url_option
 @json_option
@@ -251,7 +261,7 @@ def status(inv: Invocation, url: str | None, as_json: bool) -> None:
     """Show applied and pending revisions per branch.
 
     Exit 0: up to date; 3: expand revisions pending (run them before deploying); 4: only contract
-    revisions pending.
+    revisions pending; 2: the database or the project cannot be read.
     """
     report = api.status(inv.settings(url=url))
     click.echo(status_report.to_json(report) if as_json else status_report.to_text(report))

@@ -42,5 +42,5 @@ def blocked_message(verdicts: Sequence[ContractVerdict]) -> str:
     parts = [f"{v.revision} ({'; '.join(v.reasons) or 'blocked'})" for v in blocked]
     return (
         f"contract gate refused {len(blocked)} revision(s): {', '.join(parts)}; "
-        "wait until no live release uses what they remove, or override with --force --reason"
+        "they may run once no live release uses what they remove"
     )

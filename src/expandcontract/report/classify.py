@@ -71,10 +71,9 @@ def _change_line(item: ClassifiedChange, declared: str) -> str:
     hazards = f" [{', '.join(sorted(h.value for h in item.hazards))}]" if item.hazards else ""
     misfit = f"  <- does not fit {declared}" if not item.fits else ""
     detail = f" ({c.detail})" if c.detail else ""
-    return (
-        f"    {shown_location(c.location.path, c.location.line)}: {c.kind.value} {c.target}{detail} -> "
-        f"{item.phase.value}{hazards}{misfit}"
-    )
+    what = " ".join(part for part in (c.kind.value, c.target) if part)
+    where = shown_location(c.location.path, c.location.line)
+    return f"    {where}: {what}{detail} -> {item.phase.value}{hazards}{misfit}"
 
 
 def to_text(results: Sequence[RevisionClassification]) -> str:

@@ -1,6 +1,7 @@
 """release 1.3.0 contract: drop users.email (contract half of the rename)
 
-Safe only once no live process runs a release older than 1.3.0: 1.2.0 still reads users.email.
+Safe only once no live process runs a release older than 1.3.0: 1.2.0 still reads users.email
+(as the fallback of coalesce(email_address, email)).
 `requires_release` tells the contract gate so; `depends_on` makes sure the backfill ran first.
 
 Revision ID: c1_3_drop_email

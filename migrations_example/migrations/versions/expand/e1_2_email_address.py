@@ -1,7 +1,8 @@
 """release 1.2.0: users.email_address, the new name of users.email (expand half of a rename)
 
-Release 1.2.0 writes both email and email_address and still reads email, so rows written by
-1.1.0 during the rollout stay correct. The rename finishes in two more steps: e1_3_backfill_email
+Release 1.2.0 writes both email and email_address and reads coalesce(email_address, email), so
+rows written by 1.1.0 during its rollout (email only) and rows written later by 1.3.0
+(email_address only) both read right. The rename finishes in two more steps: e1_3_backfill_email
 (expand, 1.3.0) and c1_3_drop_email (contract, after 1.3.0 is fully rolled out).
 
 Revision ID: e1_2_email_address
