@@ -28,7 +28,7 @@ from sqlalchemy.engine import Dialect
 from expandcontract.alembic_ext.ast_reader import read_revision_ast
 from expandcontract.alembic_ext.offline_bind import OfflineBind
 from expandcontract.alembic_ext.op_changes import OpContext, changes_of
-from expandcontract.alembic_ext.project import AlembicProject, alembic_config
+from expandcontract.alembic_ext.project import AlembicProject
 from expandcontract.model import (
     CapturedOperation,
     CapturedRevision,
@@ -245,7 +245,7 @@ def capture_revision(project: AlembicProject, script: Script, info: RevisionInfo
     buffer = _Buffer()
     recorder = _Recorder(path=path, buffer=buffer)
     bind = OfflineBind(recorder.record_statement)
-    env = EnvironmentContext(alembic_config(project.settings), project.script)
+    env = EnvironmentContext(project.config, project.script)
     setattr(env, "get_bind", lambda: bind)  # noqa: B010 - `context.get_bind()` inside upgrade()
     with env:  # so `from alembic import context` works inside upgrade()
         env.configure(

@@ -28,6 +28,7 @@ from expandcontract.settings import Settings
 @dataclass(frozen=True)
 class AlembicProject:
     settings: Settings
+    config: Config  # Alembic's Config for the project, paths made absolute
     script: ScriptDirectory
     history: History
     env_py: Path  # where the project's env.py is (it may not exist for a bare script directory)
@@ -74,8 +75,7 @@ def alembic_config(settings: Settings) -> Config:
     return cfg
 
 
-def _script_directory(settings: Settings) -> ScriptDirectory:
-    cfg = alembic_config(settings)
+def _script_directory(settings: Settings, cfg: Config) -> ScriptDirectory:
     location = Path(cfg.get_alembic_option("script_location") or "")
     if not location.is_dir():
         raise ConfigError(f"{location}: Alembic script directory not found; check script_location")
@@ -191,12 +191,14 @@ def _refuse_hidden_revisions(script: ScriptDirectory) -> None:
 
 def open_project(settings: Settings) -> AlembicProject:
     """The project's script directory and history (call inside `reading_session` to read offline)."""
-    script = _script_directory(settings)
+    config = alembic_config(settings)
+    script = _script_directory(settings, config)
     history = history_of(script)
     if not history.revisions and not script.recursive_version_locations:
         _refuse_hidden_revisions(script)
     return AlembicProject(
         settings=settings,
+        config=config,
         script=script,
         history=history_of(script),
         env_py=Path(script.dir).resolve() / "env.py",
