@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import io
 import os
+import tokenize
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -299,7 +300,7 @@ def _unreached(ran: list[Change], read: list[Change]) -> list[Change]:
 
 
 def _read(path: str) -> str:
-    with open(path, encoding="utf-8") as fh:
+    with tokenize.open(path) as fh:  # honours a `# -*- coding: ... -*-` line, as Python does
         return fh.read()
 
 

@@ -14,7 +14,7 @@ from alembic.config import MessagingOptions
 from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError, rev_id
 
-from expandcontract.alembic_ext.project import AlembicProject, alembic_config, open_project
+from expandcontract.alembic_ext.project import AlembicProject, alembic_config, open_project, resolve_path
 from expandcontract.checks import calls_gate_hook
 from expandcontract.errors import LayoutError
 from expandcontract.history import CONTRACT_LABEL, EXPAND_LABEL, PHASE_LABELS, History
@@ -102,13 +102,17 @@ def init_project(project_dir: Path, script_dir: str = "migrations", url: str = "
     ini = project_dir / "alembic.ini"
     if ini.exists():
         raise LayoutError(f"{ini}: already exists; to phase an existing project run `expandcontract adopt`")
+    if target.exists() and not target.is_dir():
+        raise LayoutError(f"{target}: exists and is not a folder; choose another DIR")
     if target.exists() and any(target.iterdir()):
         raise LayoutError(f"{target}: folder exists and is not empty; choose another DIR or empty it")
     versions = target / "versions"
     versions.mkdir(parents=True, exist_ok=True)
     rel = os.path.relpath(target, project_dir)
     ini.write_text(
-        string.Template(_template("alembic.ini.tmpl")).substitute(script_dir=rel, url=url.replace("%", "%%")),
+        string.Template(_template("alembic.ini.tmpl")).substitute(
+            script_dir=rel.replace("%", "%%"), url=url.replace("%", "%%")
+        ),
         encoding="utf-8",
     )
     (target / "env.py").write_text(_template("env.py.tmpl"), encoding="utf-8")
@@ -182,7 +186,10 @@ def adoption_root(history: History) -> str | None:
 
 
 def _ini_separator(parser: configparser.ConfigParser, section: str) -> str:
-    value = parser.get(section, "path_separator", fallback=None)
+    """How Alembic splits version_locations here: path_separator, its older name, or legacy spaces."""
+    value = parser.get(section, "path_separator", fallback=None) or parser.get(
+        section, "version_path_separator", fallback=None
+    )
     return {"space": " ", "newline": "\n    ", "os": os.pathsep, ":": ":", ";": ";"}.get(
         (value or "space").strip(), " "
     )
@@ -209,50 +216,71 @@ def _ini_has(ini: Path, section: str, option: str) -> bool:
     return parser.has_option(section, option)
 
 
+def _version_locations(settings: Settings) -> list[Path]:
+    cfg = alembic_config(settings)
+    return [resolve_path(p, settings.alembic_dir).resolve() for p in cfg.get_version_locations_list() or []]
+
+
 def _add_version_locations(settings: Settings, versions: Path) -> Path | None:
     """Make versions/expand and versions/contract version locations, in alembic.ini or in
     pyproject.toml's [tool.alembic], wherever the project keeps its script_location. Returns the
-    file changed, if any."""
+    file changed, if any. The file is read back through Alembic; if Alembic would not see every
+    folder, it is restored and the user is told what to add by hand."""
     cfg = alembic_config(settings)
     if cfg.get_alembic_boolean_option("recursive_version_locations"):
         return None
-    listed = [Path(p).resolve() for p in (cfg.get_version_locations_list() or [])]
-    current = listed or [versions.resolve()]
-    wanted = [p for p in (versions / EXPAND_LABEL, versions / CONTRACT_LABEL) if p.resolve() not in current]
+    current = _version_locations(settings) or [versions.resolve()]
+    wanted = [p.resolve() for p in (versions / EXPAND_LABEL, versions / CONTRACT_LABEL)]
+    wanted = [p for p in wanted if p not in current]
     if not wanted:
         return None
     here = settings.alembic_dir.resolve()
-    entries = [f"%(here)s/{os.path.relpath(p.resolve(), here)}" for p in [*current, *wanted]]
+    entries = [f"%(here)s/{os.path.relpath(p, here)}" for p in [*current, *wanted]]
     ini = settings.alembic_config
+    target = ini
     if settings.alembic_toml is not None and not (
         ini and _ini_has(ini, cfg.config_ini_section, "script_location")
     ):
+        target = settings.alembic_toml
+    assert target is not None
+    original = target.read_text(encoding="utf-8")
+    if target == settings.alembic_toml:
         listing = "".join(f'    "{entry}",\n' for entry in entries)
         _set_key(
-            settings.alembic_toml,
+            target,
             "tool.alembic",
             r"^version_locations\s*=\s*\[[^\]]*\][^\n]*\n?",
             f"version_locations = [\n{listing}]\n",
         )
-        return settings.alembic_toml
-    assert ini is not None
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(ini, encoding="utf-8")
-    sep = _ini_separator(parser, cfg.config_ini_section)
-    value = sep.join(entries) if "\n" not in sep else sep + sep.join(entries)
-    _set_key(
-        ini,
-        cfg.config_ini_section,
-        r"^version_locations\s*[=:].*(\n[ \t]+.*)*\n?",
-        f"version_locations = {value}\n",
-    )
-    return ini
+    else:
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read_string(original)
+        sep = _ini_separator(parser, cfg.config_ini_section)
+        value = sep.join(entries) if "\n" not in sep else sep + sep.join(entries)
+        _set_key(
+            target,
+            cfg.config_ini_section,
+            r"^version_locations\s*[=:].*(\n[ \t]+.*)*\n?",
+            f"version_locations = {value}\n",
+        )
+    if not set(current + wanted) <= set(_version_locations(settings)):
+        target.write_text(original, encoding="utf-8")
+        raise LayoutError(
+            f"{target}: could not add the branch folders to version_locations safely; add "
+            f"{', '.join(str(p) for p in wanted)} to it by hand, then run `expandcontract adopt` again"
+        )
+    return target
 
 
 def adopt_project(settings: Settings, merge: bool = False) -> WrittenLayout | None:
     """Phase an existing history: its head becomes the common root. None when already adopted."""
     project = open_project(settings)
     history = project.history
+    template = Path(project.script.dir) / "script.py.mako"
+    if not template.is_file():
+        raise LayoutError(
+            f"{template}: not found; Alembic writes new revisions from it (copy one from `alembic init`)"
+        )
     created: list[Path] = []
     try:
         root = adoption_root(history)

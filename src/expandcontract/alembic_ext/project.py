@@ -5,6 +5,7 @@ Reading never runs the project's env.py: a bare script directory (`--script-loca
 
 from __future__ import annotations
 
+import configparser
 import os
 import sys
 import tempfile
@@ -43,9 +44,21 @@ class AlembicProject:
         return scripts
 
 
-def _resolve(path: str, base: Path) -> Path:
+def resolve_path(path: str, base: Path) -> Path:
     p = Path(path).expanduser()
     return p if p.is_absolute() else (base / p)
+
+
+def _check_readable(cfg: Config, source: Path | None) -> None:
+    """Every value of alembic.ini's [alembic] section interpolates, so later reads cannot fail half-way."""
+    try:
+        parser = cfg.file_config
+        if parser.has_section(cfg.config_ini_section):
+            for option in parser.options(cfg.config_ini_section):
+                parser.get(cfg.config_ini_section, option)
+    except (configparser.Error, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ConfigError(f"{source}: cannot read Alembic's configuration ({first})") from exc
 
 
 def alembic_config(settings: Settings) -> Config:
@@ -56,6 +69,7 @@ def alembic_config(settings: Settings) -> Config:
             str(settings.alembic_config) if settings.alembic_config else None,
             toml_file=str(settings.alembic_toml) if settings.alembic_toml else None,
         )
+        _check_readable(cfg, settings.alembic_config or settings.alembic_toml)
         base = settings.alembic_dir
         location = settings.script_location or cfg.get_alembic_option("script_location")
         if not location:
@@ -63,12 +77,11 @@ def alembic_config(settings: Settings) -> Config:
                 f"{settings.alembic_config or settings.alembic_toml}: no script_location in [alembic] "
                 "(alembic.ini) or [tool.alembic] (pyproject.toml); add one"
             )
-        cfg.set_main_option("script_location", str(_resolve(str(location), base)).replace("%", "%%"))
+        cfg.set_main_option("script_location", str(resolve_path(str(location), base)).replace("%", "%%"))
     else:
         cfg = Config()
         assert settings.script_location is not None
         cfg.set_main_option("script_location", str(settings.script_location).replace("%", "%%"))
-        base = settings.project_dir
     if settings.database_url:
         cfg.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
     cfg.attributes["expandcontract.settings"] = settings
@@ -86,7 +99,7 @@ def _script_directory(settings: Settings, cfg: Config) -> ScriptDirectory:
         versions = _phase_folders(location)
     else:
         listed = cfg.get_version_locations_list() if settings.alembic_configured else None
-        versions = [str(_resolve(v, base)) for v in listed] if listed else None
+        versions = [str(resolve_path(v, base)) for v in listed] if listed else None
     recursive = settings.recursive_version_locations
     if recursive is None:
         recursive = settings.alembic_configured and cfg.get_alembic_boolean_option(
@@ -216,7 +229,7 @@ def reading_session(settings: Settings) -> Iterator[None]:
         if settings.alembic_configured:
             cfg = alembic_config(settings)
             for entry in reversed(cfg.get_prepend_sys_paths_list() or []):
-                sys.path.insert(0, str(_resolve(entry, settings.alembic_dir)))
+                sys.path.insert(0, str(resolve_path(entry, settings.alembic_dir)))
         else:
             sys.path.insert(0, str(settings.project_dir))
         with tempfile.TemporaryDirectory(prefix="expandcontract-") as scratch, stand_in_missing_imports():

@@ -669,8 +669,10 @@ def _recognise_create(ctx: _Context, tokens: Sequence[Token], words: list[str]) 
     if i >= len(words):
         return None
     if words[i] == "INDEX":
+        if "ON" not in words:
+            return None  # not a whole CREATE INDEX statement
         concurrently = words[i + 1 : i + 2] == ["CONCURRENTLY"]
-        on = words.index("ON") if "ON" in words else -1
+        on = words.index("ON")
         name = tokens[on - 1].text if on > i + 1 and words[on - 1] not in {"CONCURRENTLY", "EXISTS"} else None
         schema, table, _ = _ident(tokens, _skip(words, on + 1, "ONLY")) if on > 0 else (None, None, 0)
         return [
@@ -713,6 +715,8 @@ def _recognise_alter(ctx: _Context, tokens: Sequence[Token], words: list[str]) -
     rest = words[after:]
     if target == "TYPE":
         if rest[:2] == ["ADD", "VALUE"]:
+            if not any(t.token_type == TokenType.STRING for t in tokens[after:]):
+                return None  # no value: not a whole statement
             value = tokens[-1].text
             if "BEFORE" in rest or "AFTER" in rest:
                 value = tokens[after + 2 + (3 if rest[2:5] == ["IF", "NOT", "EXISTS"] else 0)].text
@@ -841,15 +845,31 @@ def _statement_changes(
 ) -> list[Change]:
     ctx = _Context(statement=statement, location=location, in_transaction=in_transaction)
     node = statement.expression
-    handler = _HANDLERS.get(type(node)) if node is not None else None
-    if handler is not None and node is not None:
-        return handler(ctx, node)
-    recognised = _recognise(ctx, _expand_command(statement.tokens, dialect))
+    try:
+        handler = _HANDLERS.get(type(node)) if node is not None else None
+        if handler is not None and node is not None:
+            return handler(ctx, node) + _nested_dml(ctx, node)
+        recognised = _recognise(ctx, _expand_command(statement.tokens, dialect))
+    except (IndexError, ValueError, AttributeError, TypeError) as exc:
+        # a statement of a shape the readers did not expect (often a truncated one)
+        return [ctx.opaque(f"cannot read statement ({type(exc).__name__})")]
     if recognised is not None:
         return recognised
     if node is None:
         return [ctx.opaque(f"cannot parse: {statement.error}")]
     return [ctx.opaque(f"unsupported statement ({statement.text.split()[0].upper()} ...)")]
+
+
+_DML = (exp.Update, exp.Delete, exp.Insert)
+
+
+def _nested_dml(ctx: _Context, node: exp.Expr) -> list[Change]:
+    """Data changes inside another statement: `WITH d AS (DELETE ... RETURNING *) SELECT ...`."""
+    out: list[Change] = []
+    for inner in node.find_all(*_DML):
+        if inner is not node:
+            out.extend(_HANDLERS[type(inner)](ctx, inner))
+    return out
 
 
 def transaction_after(changes: Iterable[Change], in_transaction: bool) -> bool:
