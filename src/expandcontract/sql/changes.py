@@ -44,6 +44,7 @@ class _Context:
     statement: Statement
     location: Location
     in_transaction: bool
+    dialect: str
 
     def change(self, kind: ChangeKind, **fields: object) -> Change:
         return Change(
@@ -768,27 +769,95 @@ def _recognise_alter(ctx: _Context, tokens: Sequence[Token], words: list[str]) -
         ]
     if target != "TABLE":
         return None
+    out: list[Change] = []
+    for action in _top_level_split(tokens[after:]):
+        out.extend(_alter_table_action(ctx, tokens, after, schema, name, action))
+    return out or None
+
+
+def _top_level_split(tokens: Sequence[Token]) -> list[list[Token]]:
+    """Tokens split at commas outside parentheses: the actions of one ALTER TABLE."""
+    parts: list[list[Token]] = [[]]
+    depth = 0
+    for token in tokens:
+        if token.token_type == TokenType.L_PAREN:
+            depth += 1
+        elif token.token_type == TokenType.R_PAREN:
+            depth -= 1
+        elif token.token_type == TokenType.COMMA and depth == 0:
+            parts.append([])
+            continue
+        parts[-1].append(token)
+    return [p for p in parts if p]
+
+
+def _source(ctx: _Context, first: Token, last: Token) -> str:
+    offset = ctx.statement.tokens[0].start
+    return ctx.statement.text[first.start - offset : last.end - offset + 1]
+
+
+def _alter_table_action(
+    ctx: _Context,
+    tokens: Sequence[Token],
+    after: int,
+    schema: str | None,
+    name: str | None,
+    action: list[Token],
+) -> list[Change]:
+    """One action of an ALTER TABLE that sqlglot could not model as a whole.
+
+    The action is parsed again on its own (most are modelled then); the rest are recognised from
+    their tokens, and an action neither way understands is opaque.
+    """
+    single = f"ALTER TABLE {_source(ctx, tokens[2], tokens[after - 1])} {_source(ctx, action[0], action[-1])}"
+    parsed = split_statements(single, ctx.dialect)
+    if len(parsed) == 1 and isinstance(parsed[0].expression, exp.Alter):
+        return _alter(ctx, parsed[0].expression)
+    found = _table_action_tokens(ctx, schema, name, action)
+    if found is not None:
+        return found
+    return [ctx.opaque(f"unsupported ALTER TABLE action ({' '.join(_words(action[:3]))} ...)")]
+
+
+# ALTER COLUMN sub-commands that change neither what old code reads nor what it may write
+_HARMLESS_COLUMN_ACTIONS = (
+    "SET STATISTICS",
+    "SET STORAGE",
+    "SET COMPRESSION",
+    "ADD GENERATED",
+    "SET GENERATED",
+    "RESTART",
+    "SET (",
+    "RESET (",
+    "SET DEFAULT",
+)
+
+
+def _table_action_tokens(
+    ctx: _Context, schema: str | None, name: str | None, action: list[Token]
+) -> list[Change] | None:
+    rest = _words(action)
     table = {"schema": schema, "table": name}
-    if rest[:2] == ["VALIDATE", "CONSTRAINT"]:
-        return [ctx.change(ChangeKind.VALIDATE_CONSTRAINT, name=tokens[after + 2].text, **table)]
-    if rest[:2] == ["RENAME", "CONSTRAINT"]:
+    if rest[:2] == ["VALIDATE", "CONSTRAINT"] and len(action) == 3:
+        return [ctx.change(ChangeKind.VALIDATE_CONSTRAINT, name=action[2].text, **table)]
+    if rest[:2] == ["RENAME", "CONSTRAINT"] and len(action) == 5:
         return [
             ctx.change(
                 ChangeKind.RENAME_OBJECT,
                 object_type="constraint",
-                name=tokens[after + 2].text,
-                new_name=tokens[-1].text,
+                name=action[2].text,
+                new_name=action[4].text,
                 **table,
             )
         ]
-    if rest[:2] == ["SET", "SCHEMA"]:
+    if rest[:2] == ["SET", "SCHEMA"] and len(action) == 3:
         return [
             ctx.change(
-                ChangeKind.RENAME_TABLE, new_name=f"{tokens[-1].text}.{name}", detail="SET SCHEMA", **table
+                ChangeKind.RENAME_TABLE, new_name=f"{action[2].text}.{name}", detail="SET SCHEMA", **table
             )
         ]
-    if _has(rest, "USING", "INDEX") and rest[:1] == ["ADD"]:
-        cname = tokens[after + 2].text if rest[1:2] == ["CONSTRAINT"] else None
+    if rest[:1] == ["ADD"] and len(rest) >= 4 and rest[-3:-1] == ["USING", "INDEX"]:
+        cname = action[2].text if rest[1:2] == ["CONSTRAINT"] else None
         primary = any(word.startswith("PRIMARY") for word in rest)  # the tokenizer keeps "PRIMARY KEY" whole
         ctype = ConstraintType.PRIMARY_KEY if primary else ConstraintType.UNIQUE
         return [
@@ -796,12 +865,14 @@ def _recognise_alter(ctx: _Context, tokens: Sequence[Token], words: list[str]) -
                 ChangeKind.ADD_CONSTRAINT,
                 name=cname,
                 constraint_type=ctype,
-                using_index=tokens[-1].text,
+                using_index=action[-1].text,
                 **table,
             )
         ]
-    if rest[:2] == ["DETACH", "PARTITION"]:
-        _, pname, _ = _ident(tokens, after + 2)
+    if rest[:2] in (["DETACH", "PARTITION"], ["ATTACH", "PARTITION"]) and len(action) >= 3:
+        _, pname, _ = _ident(action, 2)
+        if rest[0] == "ATTACH":
+            return [ctx.change(ChangeKind.ATTACH_PARTITION, name=pname, **table)]
         return [
             ctx.change(
                 ChangeKind.DETACH_PARTITION,
@@ -811,21 +882,16 @@ def _recognise_alter(ctx: _Context, tokens: Sequence[Token], words: list[str]) -
                 **table,
             )
         ]
-    if rest[:2] == ["ATTACH", "PARTITION"]:
-        _, pname, _ = _ident(tokens, after + 2)
-        return [ctx.change(ChangeKind.ATTACH_PARTITION, name=pname, **table)]
-    if rest[:1] == ["ALTER"]:
+    if rest[:1] == ["ALTER"] and len(rest) >= 3:
         j = _skip(rest, 1, "COLUMN")
-        column = tokens[after + j].text if after + j < len(tokens) else None
-        tail = rest[j + 1 :]
-        if tail[:2] == ["DROP", "IDENTITY"]:
+        column = action[j].text
+        tail = " ".join(rest[j + 1 :])
+        if tail == "DROP IDENTITY" or tail.startswith("DROP IDENTITY "):
             # old writers that omit the column relied on the identity to fill it
             return [ctx.change(ChangeKind.DROP_DEFAULT, column=column, detail="DROP IDENTITY", **table)]
-        return [
-            ctx.change(
-                ChangeKind.OTHER_DDL, column=column, detail="ALTER COLUMN " + " ".join(tail[:3]), **table
-            )
-        ]
+        if tail.startswith(_HARMLESS_COLUMN_ACTIONS):
+            return [ctx.change(ChangeKind.OTHER_DDL, column=column, detail=f"ALTER COLUMN {tail}", **table)]
+        return None
     if rest[:1] in (
         ["OWNER"],
         ["REPLICA"],
@@ -835,6 +901,9 @@ def _recognise_alter(ctx: _Context, tokens: Sequence[Token], words: list[str]) -
         ["NO"],
         ["CLUSTER"],
         ["RESET"],
+        ["INHERIT"],
+        ["OF"],
+        ["NOT"],
     ):
         return [ctx.change(ChangeKind.OTHER_DDL, detail="ALTER TABLE " + " ".join(rest[:2]), **table)]
     return None
@@ -843,7 +912,7 @@ def _recognise_alter(ctx: _Context, tokens: Sequence[Token], words: list[str]) -
 def _statement_changes(
     statement: Statement, location: Location, in_transaction: bool, dialect: str
 ) -> list[Change]:
-    ctx = _Context(statement=statement, location=location, in_transaction=in_transaction)
+    ctx = _Context(statement=statement, location=location, in_transaction=in_transaction, dialect=dialect)
     node = statement.expression
     try:
         handler = _HANDLERS.get(type(node)) if node is not None else None
