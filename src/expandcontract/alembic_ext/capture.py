@@ -11,11 +11,14 @@ from __future__ import annotations
 import inspect
 import io
 import os
+import sys
 import tokenize
 import traceback
+import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from functools import partial
 from typing import Any
 
@@ -42,44 +45,74 @@ from expandcontract.model import (
 from expandcontract.sql import changes_from_sql, transaction_after
 
 
-class _Buffer(io.StringIO):
-    """The output buffer Alembic writes --sql text to; read in pieces as operations run."""
+class _Output(io.StringIO):
+    """The output buffer Alembic writes --sql text to: every write goes straight to the recorder."""
 
-    def take(self) -> str:
-        text = self.getvalue()
-        self.seek(0)
-        self.truncate()
-        return text
+    def __init__(self, sink: Callable[[str], None]) -> None:
+        super().__init__()
+        self._sink = sink
+
+    def write(self, text: str) -> int:
+        self._sink(text)
+        return len(text)
+
+
+class _Kind(Enum):
+    OPERATION = "operation"
+    EMITTED = "emitted"  # SQL written outside any operation (context.execute(), impl calls)
+    THROUGH_BIND = "through_bind"  # a statement the revision ran itself, through op.get_bind()
+    ALEMBIC = "alembic"  # Alembic's own COMMIT/BEGIN around autocommit_block(): transaction state only
 
 
 @dataclass
 class _Recorded:
-    # None: output between operations (autocommit_block's COMMIT/BEGIN)
-    operation: ops.MigrateOperation | None
+    kind: _Kind
     line: int
     sql: str = ""
+    operation: ops.MigrateOperation | None = None
     runs_operations: bool = False  # a custom operation implemented by invoking other operations
-    through_bind: bool = False  # a statement the revision executed itself, through op.get_bind()
 
 
 @dataclass
 class _Recorder:
-    """Attributes emitted SQL to the operation (or the gap between operations) that wrote it."""
+    """Attributes every piece of emitted SQL to the operation, or the line, that wrote it."""
 
     path: str
-    buffer: _Buffer
     timeline: list[_Recorded] = field(default_factory=list)
     _open: list[_Recorded] = field(default_factory=list)
     _same_file: dict[str, bool] = field(default_factory=dict)
+    _routing: _Kind | None = None  # while set, output is recorded as this kind (or dropped: see `dropping`)
+    _dropping: bool = False
 
-    def _settle(self) -> None:
-        text = self.buffer.take()
-        if not text:
+    def emitted(self, text: str) -> None:
+        if self._dropping or not text:
             return
         if self._open:
             self._open[-1].sql += text
+            return
+        kind = self._routing or _Kind.EMITTED
+        line = 0 if kind is _Kind.ALEMBIC else self.caller_line()
+        last = self.timeline[-1] if self.timeline else None
+        if last is not None and last.kind is kind and last.line == line and kind is not _Kind.OPERATION:
+            last.sql += text
         else:
-            self.timeline.append(_Recorded(operation=None, line=0, sql=text))
+            self.timeline.append(_Recorded(kind=kind, line=line, sql=text))
+
+    @contextmanager
+    def routed(self, kind: _Kind) -> Iterator[None]:
+        self._routing = kind
+        try:
+            yield
+        finally:
+            self._routing = None
+
+    @contextmanager
+    def dropping(self) -> Iterator[None]:
+        self._dropping = True
+        try:
+            yield
+        finally:
+            self._dropping = False
 
     def caller_line(self) -> int:
         """The line in the revision file that made the operation: the innermost frame there that is
@@ -90,41 +123,39 @@ class _Recorder:
             same = self._same_file.get(filename)
             if same is None:
                 same = self._same_file[filename] = os.path.realpath(filename) == self.path
-            if same and not _is_operation_machinery(frame.f_locals):
+            if same and not _is_operation_machinery(frame):
                 return frame.f_lineno
             frame = frame.f_back
         return 0
 
-    def record(self, operation: ops.MigrateOperation, invoke: Callable[[], Any]) -> Any:
-        self._settle()
-        entry = _Recorded(operation=operation, line=self.caller_line())
+    def _append(self, entry: _Recorded) -> None:
         if self._open:
             self._open[-1].runs_operations = True
         self.timeline.append(entry)
+
+    def record(self, operation: ops.MigrateOperation, invoke: Callable[[], Any]) -> Any:
+        entry = _Recorded(kind=_Kind.OPERATION, line=self.caller_line(), operation=operation)
+        self._append(entry)
         self._open.append(entry)
         try:
             return invoke()
         finally:
-            self._settle()
             self._open.pop()
 
     def record_rendered(self, operation: ops.MigrateOperation, sql: str) -> None:
-        self._settle()
-        self.timeline.append(_Recorded(operation=operation, line=self.caller_line(), sql=sql))
+        self._append(_Recorded(kind=_Kind.OPERATION, line=self.caller_line(), sql=sql, operation=operation))
 
     def record_statement(self, sql: str) -> None:
         """A statement run through `op.get_bind().execute(...)`."""
-        self._settle()
-        if self._open:
-            self._open[-1].runs_operations = True
-        self.timeline.append(_Recorded(operation=None, line=self.caller_line(), sql=sql, through_bind=True))
-
-    def discard_output(self) -> None:
-        self.buffer.take()
+        self._append(_Recorded(kind=_Kind.THROUGH_BIND, line=self.caller_line(), sql=sql))
 
 
-def _is_operation_machinery(local_vars: dict[str, Any]) -> bool:
-    for value in local_vars.values():
+def _is_operation_machinery(frame: types.FrameType) -> bool:
+    """A custom operation's classmethod or implementation: it is *given* an operation class, an
+    operation or an Operations object (upgrade() and helpers that merely hold one are not)."""
+    code = frame.f_code
+    for name in code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]:
+        value = frame.f_locals.get(name)
         if isinstance(value, ops.MigrateOperation | Operations):
             return True
         if isinstance(value, type) and issubclass(value, ops.MigrateOperation):
@@ -133,13 +164,16 @@ def _is_operation_machinery(local_vars: dict[str, Any]) -> bool:
 
 
 def _render_offline(operation: ops.MigrateOperation, context: MigrationContext) -> str:
-    """The SQL an operation emits on its own, outside batch mode."""
-    buffer = _Buffer()
+    """The SQL an operation emits on its own, outside batch mode ("" if it cannot emit it offline)."""
+    buffer = io.StringIO()
     scratch = MigrationContext.configure(
         dialect=context.dialect, opts={"as_sql": True, "output_buffer": buffer, "literal_binds": True}
     )
-    Operations(scratch).invoke(operation)
-    return buffer.take()
+    try:
+        Operations(scratch).invoke(operation)
+    except Exception:  # e.g. SQLite cannot ALTER a column outside batch mode; the operation still counts
+        return ""
+    return buffer.getvalue()
 
 
 @contextmanager
@@ -181,9 +215,30 @@ def _batch_alter_table(
         return queue(operation)
 
     setattr(batch_op, "invoke", invoke)  # noqa: B010 - per-instance override, Alembic's classes untouched
+    # no flush: its SQL is already recorded per operation, and a recreate flush would need a live
+    # database to reflect the table
     yield batch_op
-    impl.flush()
-    recorder.discard_output()
+
+
+@contextmanager
+def _recorded_autocommit_block(context: MigrationContext, recorder: _Recorder) -> Iterator[None]:
+    """`autocommit_block()`, with Alembic's own COMMIT and BEGIN around it recorded as such."""
+    block = _plain_autocommit_block(context)
+    with recorder.routed(_Kind.ALEMBIC):
+        block.__enter__()
+    try:
+        yield
+    except BaseException:
+        with recorder.routed(_Kind.ALEMBIC):
+            if not block.__exit__(*sys.exc_info()):
+                raise
+    else:
+        with recorder.routed(_Kind.ALEMBIC):
+            block.__exit__(None, None, None)
+
+
+def _plain_autocommit_block(context: MigrationContext) -> Any:
+    return type(context).autocommit_block(context)
 
 
 def capturing_operations(context: MigrationContext, recorder: _Recorder) -> Operations:
@@ -192,6 +247,7 @@ def capturing_operations(context: MigrationContext, recorder: _Recorder) -> Oper
     plain_invoke = operations.invoke
     setattr(operations, "invoke", lambda op: recorder.record(op, lambda: plain_invoke(op)))  # noqa: B010
     setattr(operations, "batch_alter_table", partial(_batch_alter_table, operations, recorder))  # noqa: B010
+    setattr(context, "autocommit_block", partial(_recorded_autocommit_block, context, recorder))  # noqa: B010
     return operations
 
 
@@ -216,8 +272,10 @@ def _changes(
                 entry.sql, dialect=dialect.name, location=location, in_transaction=in_transaction
             )
             in_transaction = transaction_after(found, in_transaction)
-            if entry.through_bind:
-                out.extend(replace(c, operation="get_bind().execute") for c in found)
+            if entry.kind is not _Kind.ALEMBIC:
+                source = "get_bind().execute" if entry.kind is _Kind.THROUGH_BIND else "context.execute"
+                out.extend(replace(c, operation=source) for c in found)
+            if entry.kind is _Kind.THROUGH_BIND:
                 reads.extend(c.location for c in found if c.kind is ChangeKind.QUERY)
             continue
         if entry.runs_operations and not entry.sql.strip():
@@ -243,14 +301,14 @@ def _failure_reason(exc: BaseException, path: str) -> str:
 def capture_revision(project: AlembicProject, script: Script, info: RevisionInfo) -> CapturedRevision:
     """Run one revision's upgrade() offline for the project's dialect; fall back to its AST."""
     path = os.path.realpath(info.path)
-    buffer = _Buffer()
-    recorder = _Recorder(path=path, buffer=buffer)
+    recorder = _Recorder(path=path)
+    output = _Output(recorder.emitted)
     bind = OfflineBind(recorder.record_statement)
     env = EnvironmentContext(project.config, project.script)
     setattr(env, "get_bind", lambda: bind)  # noqa: B010 - `context.get_bind()` inside upgrade()
     with env:  # so `from alembic import context` works inside upgrade()
         env.configure(
-            dialect_name=project.settings.dialect, as_sql=True, output_buffer=buffer, literal_binds=True
+            dialect_name=project.settings.dialect, as_sql=True, output_buffer=output, literal_binds=True
         )
         context = env.get_context()
         bind.dialect = context.dialect

@@ -10,9 +10,10 @@ def shown(path: str | Path) -> str:
     if not str(path):
         return ""
     try:
-        return os.path.relpath(path)
+        relative = os.path.relpath(path)
     except ValueError:  # another drive (Windows)
         return str(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def shown_location(path: str, line: int) -> str:

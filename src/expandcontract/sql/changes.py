@@ -496,6 +496,11 @@ def _set(ctx: _Context, node: exp.Expr) -> list[Change]:
 
 def _transaction(word: str) -> Callable[[_Context, exp.Expr], list[Change]]:
     def handler(ctx: _Context, node: exp.Expr) -> list[Change]:
+        # COMMIT AND CHAIN opens the next transaction at once; ROLLBACK TO SAVEPOINT stays inside
+        if node.args.get("chain"):
+            return [ctx.change(ChangeKind.TRANSACTION_CONTROL, detail=f"{word} and chain")]
+        if node.args.get("savepoint"):
+            return [ctx.change(ChangeKind.TRANSACTION_CONTROL, detail=f"{word} to savepoint")]
         return [ctx.change(ChangeKind.TRANSACTION_CONTROL, detail=word)]
 
     return handler
@@ -586,6 +591,10 @@ def _recognise(ctx: _Context, tokens: Sequence[Token]) -> list[Change] | None:
     head = words[0]
     if head == "START" and words[1:2] == ["TRANSACTION"]:
         return [ctx.change(ChangeKind.TRANSACTION_CONTROL, detail="begin")]
+    if head == "ABORT":
+        return [ctx.change(ChangeKind.TRANSACTION_CONTROL, detail="rollback")]
+    if head in {"SAVEPOINT", "RELEASE"}:
+        return [ctx.change(ChangeKind.TRANSACTION_CONTROL, detail=head.lower())]
     if head in {"RESET", "DISCARD"}:
         setting = tokens[1].text if len(tokens) > 1 else None
         return [ctx.change(ChangeKind.SESSION_SETTING, name=setting, detail=head)]
@@ -941,10 +950,13 @@ def _nested_dml(ctx: _Context, node: exp.Expr) -> list[Change]:
     return out
 
 
+_ENDS_OR_BEGINS = frozenset({"begin", "commit", "rollback"})
+
+
 def transaction_after(changes: Iterable[Change], in_transaction: bool) -> bool:
     """Whether a transaction is open after `changes` ran, starting from `in_transaction`."""
     for change in changes:
-        if change.kind is ChangeKind.TRANSACTION_CONTROL:
+        if change.kind is ChangeKind.TRANSACTION_CONTROL and change.detail in _ENDS_OR_BEGINS:
             in_transaction = change.detail == "begin"
     return in_transaction
 
