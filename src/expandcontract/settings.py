@@ -9,7 +9,7 @@ from __future__ import annotations
 import configparser
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -166,12 +166,31 @@ def _has_tool_alembic(doc: Mapping[str, Any]) -> bool:
     return isinstance(tool, Mapping) and isinstance(tool.get("alembic"), Mapping)
 
 
-def find_project_config(start: Path) -> Path | None:
-    """The closest pyproject.toml at or above `start` that has a [tool.expandcontract] table."""
+def find_project(start: Path) -> tuple[Path | None, Path]:
+    """(config file, project folder): the closest folder at or above `start` that has a
+    pyproject.toml with [tool.expandcontract], or else Alembic's own configuration (alembic.ini,
+    or a pyproject.toml with [tool.alembic]). The closest wins, so a service's own alembic.ini is
+    not shadowed by a monorepo's pyproject.toml further up."""
     for folder in (start, *start.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file() and _tool_table(_read_toml(candidate)) is not None:
-            return candidate
+        pyproject = folder / "pyproject.toml"
+        doc = _read_toml(pyproject) if pyproject.is_file() else {}
+        if _tool_table(doc) is not None:
+            return pyproject, folder
+        if (folder / "alembic.ini").is_file() or _has_tool_alembic(doc):
+            return _config_naming(folder / "alembic.ini", folder.parents), folder
+    return None, start
+
+
+def _config_naming(ini: Path, folders: Sequence[Path]) -> Path | None:
+    """A pyproject.toml further up whose [tool.expandcontract] names this very alembic.ini."""
+    for folder in folders:
+        pyproject = folder / "pyproject.toml"
+        table = _tool_table(_read_toml(pyproject)) if pyproject.is_file() else None
+        if table is not None:
+            named = table.get("alembic-config")
+            if isinstance(named, str) and (folder / named).resolve() == ini.resolve():
+                return pyproject
+            return None
     return None
 
 
@@ -212,11 +231,13 @@ def load_settings(
             if config.name == "pyproject.toml":
                 raise ConfigError(f"{config}: no [tool.expandcontract] table; add one or drop --config")
             table = doc
+        project_dir = config.parent
     else:
-        config = find_project_config(cwd)
+        config, project_dir = find_project(cwd)
         table = _tool_table(_read_toml(config)) if config else None
+        if config is not None:
+            project_dir = config.parent
 
-    project_dir = config.parent if config else cwd
     settings = Settings(project_dir=project_dir, config_file=config)
     if config is not None and table is not None:
         settings = _apply_table(settings, table, config)

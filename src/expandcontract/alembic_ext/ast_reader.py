@@ -267,10 +267,14 @@ _NEUTRAL = frozenset(
 
 
 class _Walker:
-    def __init__(self, path: str, dialect: str) -> None:
+    def __init__(self, path: str, dialect: str, tree: ast.Module) -> None:
         self.path = path
         self.dialect = dialect
         self.changes: list[Change] = []
+        self.op_names = _op_aliases(tree)
+        # module-level helpers upgrade() may call: their operations are read where they are called
+        self.helpers = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+        self._inside: set[str] = set()
 
     def walk(self, nodes: list[ast.stmt], batch: dict[str, str], in_transaction: bool) -> None:
         for node in nodes:
@@ -302,18 +306,30 @@ class _Walker:
             return  # nested definitions run only if called; their calls are seen where they are called
         if isinstance(node, ast.Call):
             self._call(node, batch, in_transaction)
+            self._helper(node, batch, in_transaction)
         for child in ast.iter_child_nodes(node):
             self._node(child, batch, in_transaction)
+
+    def _helper(self, node: ast.Call, batch: dict[str, str], in_transaction: bool) -> None:
+        name = node.func.id if isinstance(node.func, ast.Name) else None
+        helper = self.helpers.get(name or "")
+        if helper is None or helper.name in self._inside:
+            return
+        self._inside.add(helper.name)
+        try:
+            self.walk(helper.body, batch, in_transaction)
+        finally:
+            self._inside.discard(helper.name)
 
     def _call(self, node: ast.Call, batch: dict[str, str], in_transaction: bool) -> None:
         func = node.func
         if not isinstance(func, ast.Attribute):
             return
-        receiver = func.value.id if isinstance(func.value, ast.Name) else None
+        receiver = _receiver(func.value)
         name = func.attr
-        is_op = receiver == "op" or receiver in batch
-        if not is_op and not (name == "execute" and _sql_literal(node.args[0] if node.args else None)):
-            return  # not an operation; a conn.execute() of literal SQL still counts
+        is_op = receiver in self.op_names or receiver in batch
+        if not is_op and name != "execute":
+            return  # not an operation; any .execute() counts (conn.execute(...) runs SQL too)
         if name in _NEUTRAL:
             return
         call = _Call(
@@ -334,16 +350,35 @@ class _Walker:
             self.changes.extend(reader(call))
 
 
+def _receiver(node: ast.expr) -> str | None:
+    """`op` for `op.x(...)`, `alembic.op` for `alembic.op.x(...)`."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return f"{node.value.id}.{node.attr}"
+    return None
+
+
+def _op_aliases(tree: ast.Module) -> set[str]:
+    """The names `alembic.op` goes by in this file (`from alembic import op as o`)."""
+    names = {"op", "alembic.op"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "alembic":
+            names.update(a.asname or a.name for a in node.names if a.name == "op")
+    return names
+
+
 def _upgrade_functions(tree: ast.Module) -> Iterator[ast.FunctionDef]:
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name.startswith("upgrade"):
-            yield node
+    """upgrade(); or, in multi-database templates without one, every upgrade_<engine>()."""
+    functions = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("upgrade")]
+    plain = [n for n in functions if n.name == "upgrade"]
+    yield from plain or functions
 
 
 def read_revision_ast(source: str, path: str, dialect: str, in_transaction: bool = True) -> list[Change]:
     """Every change upgrade() makes, as far as its syntax tree shows."""
     tree = ast.parse(source, filename=path)
-    walker = _Walker(path, dialect)
+    walker = _Walker(path, dialect, tree)
     for function in _upgrade_functions(tree):
         walker.walk(function.body, {}, in_transaction)
     return walker.changes

@@ -33,6 +33,7 @@ from expandcontract.alembic_ext.ast_reader import read_revision_ast
 from expandcontract.alembic_ext.offline_bind import OfflineBind
 from expandcontract.alembic_ext.op_changes import OpContext, changes_of
 from expandcontract.alembic_ext.project import AlembicProject
+from expandcontract.alembic_ext.stubs import stand_ins_used
 from expandcontract.model import (
     CapturedOperation,
     CapturedRevision,
@@ -331,8 +332,16 @@ def capture_revision(project: AlembicProject, script: Script, info: RevisionInfo
         finally:
             operations._remove_proxy()
         changes, reads = _changes(recorder, path, context.dialect, bool(context.impl.transactional_ddl))
-    if reads:
-        changes += _unreached(changes, read_revision_ast(_read(path), path, project.settings.dialect))
+    # code that depends on rows a query returned, or on a stand-in for an uninstalled module (empty,
+    # false), may not have run: what the source shows beyond what ran is added, marked as such
+    stand_ins = stand_ins_used(vars(script.module))
+    reasons = [
+        *(["it depends on rows a database query returned"] if reads else []),
+        *([f"it depends on {', '.join(stand_ins)} (not installed)"] if stand_ins else []),
+    ]
+    if reasons:
+        note = f"not reached offline: {' or '.join(reasons)}"
+        changes += _unreached(changes, read_revision_ast(_read(path), path, project.settings.dialect), note)
     return CapturedRevision(
         info=info,
         changes=tuple(changes),
@@ -342,14 +351,9 @@ def capture_revision(project: AlembicProject, script: Script, info: RevisionInfo
     )
 
 
-def _unreached(ran: list[Change], read: list[Change]) -> list[Change]:
-    """Changes the source shows at lines the offline run never reached.
-
-    Code that depends on rows (a loop over a query's result) does not run when every query returns
-    nothing; the AST still sees it. Such changes are added, marked as not reached.
-    """
+def _unreached(ran: list[Change], read: list[Change], note: str) -> list[Change]:
+    """Changes the source shows at lines the offline run never reached, marked with `note`."""
     reached = {c.location.line for c in ran}
-    note = "not reached offline: it depends on rows a database query returned"
     return [
         replace(c, detail=f"{c.detail}; {note}" if c.detail else note)
         for c in read

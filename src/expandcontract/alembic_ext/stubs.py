@@ -42,6 +42,17 @@ class _StandInMeta(type):
         return False
 
 
+def stand_ins_used(namespace: dict[str, Any]) -> list[str]:
+    """Names of the stand-ins a module's globals hold (what it imported that is not installed)."""
+    found: list[str] = []
+    for value in namespace.values():
+        if isinstance(value, _StandInModule):
+            found.append(value.__name__)
+        elif isinstance(value, _StandInMeta):
+            found.append(value.__qualname__)
+    return sorted(set(found))
+
+
 def stand_in(name: str) -> type:
     return _StandInMeta(name, (), {"__module__": "expandcontract.stand_in"})
 
