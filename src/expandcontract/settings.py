@@ -17,6 +17,7 @@ from typing import Any
 from expandcontract.errors import ConfigError
 
 URL_ENV = "EXPANDCONTRACT_DATABASE_URL"
+ALEMBIC_PLACEHOLDER_URL = "driver://user:pass@localhost/dbname"  # what `alembic init` writes
 SUPPORTED_DIALECTS = ("postgresql", "sqlite", "mysql")
 DEFAULT_POSTGRESQL_VERSION = 16
 
@@ -194,7 +195,7 @@ def _config_naming(ini: Path, folders: Sequence[Path]) -> Path | None:
     return None
 
 
-def _ini_url(ini: Path) -> str | None:
+def ini_database_url(ini: Path) -> str | None:
     """alembic.ini's sqlalchemy.url (relative SQLite paths made absolute against its folder)."""
     parser = configparser.ConfigParser(defaults={"here": str(ini.parent)})
     try:
@@ -205,7 +206,7 @@ def _ini_url(ini: Path) -> str | None:
         line = getattr(exc, "lineno", None)
         where = f"{ini}:{line}" if line else str(ini)
         raise ConfigError(f"{where}: cannot read alembic config ({first})") from exc
-    if not url or url == "driver://user:pass@localhost/dbname":
+    if not url or url == ALEMBIC_PLACEHOLDER_URL:
         return None
     return absolute_sqlite_url(url, ini.parent)
 
@@ -248,7 +249,7 @@ def load_settings(
     if settings.alembic_config is not None and not settings.alembic_config.is_file():
         raise ConfigError(f"{settings.alembic_config}: alembic config file not found; fix `alembic-config`")
     if settings.database_url is None and settings.alembic_config is not None:
-        settings = replace(settings, database_url=_ini_url(settings.alembic_config))
+        settings = replace(settings, database_url=ini_database_url(settings.alembic_config))
     alembic_toml = settings.alembic_dir / "pyproject.toml"
     if alembic_toml.is_file() and _has_tool_alembic(_read_toml(alembic_toml)):
         settings = replace(settings, alembic_toml=alembic_toml)

@@ -22,11 +22,17 @@ from expandcontract.alembic_ext.project import history_of
 from expandcontract.errors import ExpandContractError
 from expandcontract.gate.hook import blocked_message, review_contract
 from expandcontract.model import DeclaredPhase
-from expandcontract.settings import URL_ENV, Settings, load_settings
+from expandcontract.settings import (
+    ALEMBIC_PLACEHOLDER_URL,
+    URL_ENV,
+    Settings,
+    absolute_sqlite_url,
+    ini_database_url,
+    load_settings,
+)
 
 SETTINGS_KEY = "expandcontract.settings"
 REVIEWED_KEY = "expandcontract.reviewed"  # contract revisions our own CLI already had the gate review
-_PLACEHOLDER_URL = "driver://user:pass@localhost/dbname"
 
 
 def _settings(config: Config) -> Settings:
@@ -59,17 +65,32 @@ def version_table_options(config: Config) -> dict[str, str | None]:
 
 
 def database_url(config: Config) -> str:
-    """The URL to migrate: expandcontract's settings, then EXPANDCONTRACT_DATABASE_URL, then alembic.ini."""
+    """The URL to migrate, as every expandcontract command would pick it.
+
+    expandcontract's own --url (when it runs Alembic), then EXPANDCONTRACT_DATABASE_URL, then a URL
+    set on the Config in code (it differs from the file's), then `database-url` under
+    [tool.expandcontract], then alembic.ini's sqlalchemy.url.
+    """
     given = config.attributes.get(SETTINGS_KEY)
     if isinstance(given, Settings) and given.database_url:
         return given.database_url
-    url = os.environ.get(URL_ENV) or config.get_main_option("sqlalchemy.url")
-    if not url or url == _PLACEHOLDER_URL:
+    if os.environ.get(URL_ENV):
+        return os.environ[URL_ENV]
+    settings = _settings(config)
+    in_config = config.get_main_option("sqlalchemy.url")
+    in_file = ini_database_url(settings.alembic_config) if settings.alembic_config else None
+    if (
+        in_config
+        and in_config != ALEMBIC_PLACEHOLDER_URL
+        and (in_file is None or absolute_sqlite_url(in_config, settings.alembic_dir) != in_file)
+    ):
+        return in_config
+    if not settings.database_url:
         raise CommandError(
             f"no database URL: set sqlalchemy.url in {config.config_file_name or 'alembic.ini'}, "
-            f"or {URL_ENV}, or pass --url to expandcontract"
+            f"database-url under [tool.expandcontract], or {URL_ENV}"
         )
-    return url
+    return settings.database_url
 
 
 def pending_revisions(
