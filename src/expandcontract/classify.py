@@ -166,4 +166,5 @@ def classify_revision(captured: CapturedRevision, dialect: str = "postgresql") -
         inferred_phase=inferred_phase([c.phase for c in out]),
         changes=tuple(out),
         database_reads=captured.database_reads,
+        stand_ins=captured.stand_ins,
     )

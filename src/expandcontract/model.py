@@ -189,6 +189,7 @@ class CapturedRevision:
     operations: tuple[CapturedOperation, ...] = ()  # empty when read from the AST
     # where upgrade() queried the database through op.get_bind(); offline every query returns no rows
     database_reads: tuple[Location, ...] = ()
+    stand_ins: tuple[str, ...] = ()  # what it imports that is not installed (read through stand-ins)
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,7 @@ class RevisionClassification:
     inferred_phase: Phase | None  # None for a revision with no changes
     changes: tuple[ClassifiedChange, ...] = field(default=())
     database_reads: tuple[Location, ...] = ()  # queries answered with no rows while read offline
+    stand_ins: tuple[str, ...] = ()  # imports that are not installed, read through stand-ins
 
     @property
     def mismatch(self) -> bool:

@@ -8,7 +8,7 @@ branch of an `if` are included: the reading over-approximates, never under-appro
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -99,9 +99,26 @@ def _callee(func: ast.expr) -> str | None:
     return None
 
 
+# SQLAlchemy constructs passed to execute(): what the statement does is known, its table may not be
+_CONSTRUCTS = {
+    "select": ChangeKind.QUERY,
+    "update": ChangeKind.UPDATE,
+    "delete": ChangeKind.DELETE,
+    "insert": ChangeKind.INSERT,
+}
+
+
 def _execute(call: _Call) -> list[Change]:
-    sql = _sql_literal(call.arg(0, "sqltext"))
+    statement = call.arg(0, "sqltext")
+    sql = _sql_literal(statement)
     if sql is None:
+        construct = (
+            _CONSTRUCTS.get(_callee(statement.func) or "") if isinstance(statement, ast.Call) else None
+        )
+        if construct is not None:
+            return [
+                call.change(construct, detail="SQLAlchemy construct; its details are not read from source")
+            ]
         return [call.change(ChangeKind.OPAQUE, detail="execute() with SQL built at run time")]
     found = changes_from_sql(
         sql, dialect=call.dialect, location=call.location, in_transaction=call.in_transaction
@@ -267,8 +284,9 @@ _NEUTRAL = frozenset(
 
 
 class _Walker:
-    def __init__(self, path: str, dialect: str, tree: ast.Module) -> None:
+    def __init__(self, path: str, dialect: str, tree: ast.Module, stand_ins: frozenset[str]) -> None:
         self.path = path
+        self.stand_ins = stand_ins
         self.dialect = dialect
         self.changes: list[Change] = []
         self.op_names = _op_aliases(tree)
@@ -323,6 +341,19 @@ class _Walker:
 
     def _call(self, node: ast.Call, batch: dict[str, str], in_transaction: bool) -> None:
         func = node.func
+        root = _root_name(func)
+        if root is not None and root in self.stand_ins:
+            self.changes.append(
+                Change(
+                    kind=ChangeKind.OPAQUE,
+                    location=Location(self.path, node.lineno),
+                    in_transaction=in_transaction,
+                    operation=ast.unparse(func),
+                    detail=f"calls {ast.unparse(func)}() from a module that is not installed: "
+                    "what it changes is unknown",
+                )
+            )
+            return
         if not isinstance(func, ast.Attribute):
             return
         receiver = _receiver(func.value)
@@ -350,6 +381,13 @@ class _Walker:
             self.changes.extend(reader(call))
 
 
+def _root_name(node: ast.expr) -> str | None:
+    """`utils` for `utils.helpers.create_table`, `create_table` for `create_table`."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
 def _receiver(node: ast.expr) -> str | None:
     """`op` for `op.x(...)`, `alembic.op` for `alembic.op.x(...)`."""
     if isinstance(node, ast.Name):
@@ -375,10 +413,16 @@ def _upgrade_functions(tree: ast.Module) -> Iterator[ast.FunctionDef]:
     yield from plain or functions
 
 
-def read_revision_ast(source: str, path: str, dialect: str, in_transaction: bool = True) -> list[Change]:
-    """Every change upgrade() makes, as far as its syntax tree shows."""
+def read_revision_ast(
+    source: str, path: str, dialect: str, in_transaction: bool = True, stand_ins: Collection[str] = ()
+) -> list[Change]:
+    """Every change upgrade() makes, as far as its syntax tree shows.
+
+    `stand_ins` are the module's global names bound to modules that are not installed: a call
+    through one of them becomes an opaque change (what it does cannot be read).
+    """
     tree = ast.parse(source, filename=path)
-    walker = _Walker(path, dialect, tree)
+    walker = _Walker(path, dialect, tree, frozenset(stand_ins))
     for function in _upgrade_functions(tree):
         walker.walk(function.body, {}, in_transaction)
     return walker.changes

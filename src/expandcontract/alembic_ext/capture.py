@@ -33,7 +33,7 @@ from expandcontract.alembic_ext.ast_reader import read_revision_ast
 from expandcontract.alembic_ext.offline_bind import OfflineBind
 from expandcontract.alembic_ext.op_changes import OpContext, changes_of
 from expandcontract.alembic_ext.project import AlembicProject
-from expandcontract.alembic_ext.stubs import stand_ins_used
+from expandcontract.alembic_ext.stubs import stand_in_globals
 from expandcontract.model import (
     CapturedOperation,
     CapturedRevision,
@@ -288,7 +288,7 @@ def _changes(
     return out, tuple(reads)
 
 
-def _failure_reason(exc: BaseException, path: str) -> str:
+def _failure_reason(exc: BaseException, path: str, stand_ins: list[str]) -> str:
     lines = [
         f.lineno for f in traceback.extract_tb(exc.__traceback__) if os.path.realpath(f.filename) == path
     ]
@@ -296,12 +296,16 @@ def _failure_reason(exc: BaseException, path: str) -> str:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     if isinstance(exc, sa_exc.NoInspectionAvailable) or "OfflineBind" in message:
         return f"needs a live database (reflection or an ORM session on op.get_bind()){where}"
+    if stand_ins and ("stand_in" in message or "StandIn" in message):
+        return f"needs {', '.join(stand_ins)}, which is not installed ({type(exc).__name__}){where}"
     return f"{type(exc).__name__}: {message}{where}" if message else f"{type(exc).__name__}{where}"
 
 
 def capture_revision(project: AlembicProject, script: Script, info: RevisionInfo) -> CapturedRevision:
     """Run one revision's upgrade() offline for the project's dialect; fall back to its AST."""
     path = os.path.realpath(info.path)
+    stand_ins = stand_in_globals(vars(script.module))
+    stand_in_names = sorted(set(stand_ins.values()))
     recorder = _Recorder(path=path)
     output = _Output(recorder.emitted)
     bind = OfflineBind(recorder.record_statement)
@@ -325,29 +329,31 @@ def capture_revision(project: AlembicProject, script: Script, info: RevisionInfo
             source = _read(path)
             return CapturedRevision(
                 info=info,
-                changes=tuple(read_revision_ast(source, path, project.settings.dialect)),
+                changes=tuple(read_revision_ast(source, path, project.settings.dialect, stand_ins=stand_ins)),
                 read_mode=ReadMode.AST,
-                unreadable_reason=_failure_reason(exc, path),
+                unreadable_reason=_failure_reason(exc, path, stand_in_names),
+                stand_ins=tuple(stand_in_names),
             )
         finally:
             operations._remove_proxy()
         changes, reads = _changes(recorder, path, context.dialect, bool(context.impl.transactional_ddl))
     # code that depends on rows a query returned, or on a stand-in for an uninstalled module (empty,
     # false), may not have run: what the source shows beyond what ran is added, marked as such
-    stand_ins = stand_ins_used(vars(script.module))
     reasons = [
         *(["it depends on rows a database query returned"] if reads else []),
-        *([f"it depends on {', '.join(stand_ins)} (not installed)"] if stand_ins else []),
+        *([f"it depends on {', '.join(stand_in_names)} (not installed)"] if stand_in_names else []),
     ]
     if reasons:
         note = f"not reached offline: {' or '.join(reasons)}"
-        changes += _unreached(changes, read_revision_ast(_read(path), path, project.settings.dialect), note)
+        source_changes = read_revision_ast(_read(path), path, project.settings.dialect, stand_ins=stand_ins)
+        changes += _unreached(changes, source_changes, note)
     return CapturedRevision(
         info=info,
         changes=tuple(changes),
         read_mode=ReadMode.OFFLINE,
         operations=_operations(recorder, path),
         database_reads=reads,
+        stand_ins=tuple(stand_in_names),
     )
 
 
@@ -355,7 +361,12 @@ def _unreached(ran: list[Change], read: list[Change], note: str) -> list[Change]
     """Changes the source shows at lines the offline run never reached, marked with `note`."""
     reached = {c.location.line for c in ran}
     return [
-        replace(c, detail=f"{c.detail}; {note}" if c.detail else note)
+        replace(
+            c,
+            detail=f"{c.detail}; {note}"
+            if c.detail and "not installed" not in c.detail
+            else c.detail or note,
+        )
         for c in read
         if c.location.line not in reached and c.kind is not ChangeKind.QUERY
     ]

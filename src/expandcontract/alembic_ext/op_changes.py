@@ -78,11 +78,16 @@ def _default_sql(default: Any, dialect: Dialect) -> str | None:
     return str(default)
 
 
-def _generated(column: sa.Column[Any]) -> bool:
+def _generated(column: sa.Column[Any], ctx: OpContext) -> bool:
+    """Filled by the database on write: stored generated, identity, or serial (an autoincrement
+    integer primary key, which the dialect renders as SERIAL in the emitted SQL)."""
     computed = column.computed
     if computed is not None:
         return computed.persisted is not False
-    return column.identity is not None
+    if column.identity is not None:
+        return True
+    emitted = changes_from_sql(ctx.sql, dialect=ctx.dialect.name, location=ctx.location) if ctx.sql else []
+    return any(c.generated for c in emitted if c.kind is ChangeKind.ADD_COLUMN and c.column == column.name)
 
 
 @singledispatch
@@ -148,7 +153,7 @@ def _(operation: ops.AddColumnOp, ctx: OpContext) -> list[Change]:
             nullable=bool(column.nullable),
             default=default,
             volatile_default=bool(default) and is_volatile_default(default or "", ctx.dialect.name),
-            generated=_generated(column),
+            generated=_generated(column, ctx),
             **table,
         )
     ]

@@ -6,6 +6,8 @@ Reading never runs the project's env.py: a bare script directory (`--script-loca
 from __future__ import annotations
 
 import configparser
+import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -20,6 +22,7 @@ from alembic.config import Config
 from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 
+from expandcontract.alembic_ext.stubs import stand_in_name
 from expandcontract.errors import ConfigError, RevisionLoadError
 from expandcontract.history import PHASE_LABELS, History, build_history
 from expandcontract.model import DeclaredPhase, RevisionInfo
@@ -144,6 +147,23 @@ def _as_tuple(value: object) -> tuple[str, ...]:
     return ()
 
 
+def _labels(value: object) -> tuple[str, ...]:
+    """Declared branch labels. A label taken from a module that is not installed (Neutron's
+    `cli.EXPAND_BRANCH`) is read from its name: `expand` or `contract` when the name says so."""
+    labels: list[str] = []
+    if value is None:
+        return ()
+    items = list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
+    for item in items:
+        name = stand_in_name(item)
+        if name is None:
+            labels.append(str(item))
+            continue
+        last = name.rsplit(".", 1)[-1].lower()
+        labels.append(next((label for label in PHASE_LABELS if label in last), name))
+    return tuple(labels)
+
+
 def _revision_info(script: ScriptDirectory, rev: Script) -> RevisionInfo:
     module = rev.module
     requires = getattr(module, "requires_release", None)
@@ -153,7 +173,7 @@ def _revision_info(script: ScriptDirectory, rev: Script) -> RevisionInfo:
         message=(rev.doc or "").strip().splitlines()[0] if rev.doc else "",
         down_revisions=_as_tuple(rev.down_revision),
         depends_on=_depends_on(script, rev),
-        branch_labels=_as_tuple(getattr(module, "branch_labels", None)),
+        branch_labels=_labels(getattr(module, "branch_labels", None)),
         declared_phase=DeclaredPhase.UNPHASED,
         requires_release=requires if isinstance(requires, str) else None,
     )
@@ -232,7 +252,12 @@ def reading_session(settings: Settings) -> Iterator[None]:
                 sys.path.insert(0, str(resolve_path(entry, settings.alembic_dir)))
         else:
             sys.path.insert(0, str(settings.project_dir))
-        with tempfile.TemporaryDirectory(prefix="expandcontract-") as scratch, stand_in_missing_imports():
+        # what revisions print() must not mix with the command's own output (--json)
+        with (
+            tempfile.TemporaryDirectory(prefix="expandcontract-") as scratch,
+            stand_in_missing_imports(),
+            contextlib.redirect_stdout(io.StringIO()),
+        ):
             os.chdir(scratch)
             try:
                 yield

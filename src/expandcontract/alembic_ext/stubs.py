@@ -41,16 +41,36 @@ class _StandInMeta(type):
     def __bool__(cls) -> bool:
         return False
 
+    def __len__(cls) -> int:
+        return 0
 
-def stand_ins_used(namespace: dict[str, Any]) -> list[str]:
-    """Names of the stand-ins a module's globals hold (what it imported that is not installed)."""
-    found: list[str] = []
-    for value in namespace.values():
-        if isinstance(value, _StandInModule):
-            found.append(value.__name__)
-        elif isinstance(value, _StandInMeta):
-            found.append(value.__qualname__)
-    return sorted(set(found))
+    def __contains__(cls, item: Any) -> bool:
+        return False
+
+    def _same(cls, *other: Any) -> Any:
+        return cls
+
+    def _never(cls, other: Any) -> bool:
+        return False
+
+    # arithmetic and string building on a stand-in (module constants, `"prefix" + app.NAME`) stay one
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _same
+    __mod__ = __rmod__ = __or__ = __ror__ = __and__ = __rand__ = __neg__ = __pos__ = __invert__ = _same
+    __lt__ = __le__ = __gt__ = __ge__ = _never
+
+
+def stand_in_name(value: Any) -> str | None:
+    """The dotted name a stand-in stands for, or None for a real object."""
+    if isinstance(value, _StandInModule):
+        return value.__name__
+    if isinstance(value, _StandInMeta):
+        return value.__qualname__
+    return None
+
+
+def stand_in_globals(namespace: dict[str, Any]) -> dict[str, str]:
+    """A module's global names that are stand-ins, with what each stands for."""
+    return {key: name for key, value in namespace.items() if (name := stand_in_name(value)) is not None}
 
 
 def stand_in(name: str) -> type:

@@ -58,6 +58,7 @@ def to_json(results: Sequence[RevisionClassification]) -> str:
                 "read_mode": r.read_mode.value,
                 "unreadable_reason": r.unreadable_reason or None,
                 "database_reads": [loc.line for loc in r.database_reads],
+                "stand_ins": list(r.stand_ins),
                 "changes": [_change_json(c) for c in r.changes],
             }
             for r in results
@@ -86,6 +87,8 @@ def to_text(results: Sequence[RevisionClassification]) -> str:
         lines.append(f"  declared: {r.info.declared_phase.value}  inferred: {inferred}{flag}")
         if r.read_mode is ReadMode.AST:
             lines.append(f"  read from source only (cannot run offline: {r.unreadable_reason})")
+        if r.stand_ins:
+            lines.append(f"  imports what is not installed, read through stand-ins: {', '.join(r.stand_ins)}")
         if r.database_reads:
             at = ", ".join(str(loc.line) for loc in r.database_reads)
             lines.append(f"  queries the database (line {at}): read offline as if it returned no rows")
