@@ -14,6 +14,11 @@ class ConfigError(ExpandContractError):
 class RevisionLoadError(ExpandContractError):
     """A revision file cannot be loaded at all (syntax error, broken graph)."""
 
+    def __init__(self, message: str, failing_import: str | None = None) -> None:
+        super().__init__(message)
+        # the revision file whose module-level code raised, when that is the cause
+        self.failing_import = failing_import
+
 
 class LayoutError(ExpandContractError):
     """The project's layout does not allow the requested command (e.g. adopt on a history it cannot adopt)."""

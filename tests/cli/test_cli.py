@@ -197,15 +197,38 @@ def test_a_revision_file_with_a_syntax_error_names_file_and_line(tmp_path: Path)
     )
 
 
-def test_a_revision_file_that_fails_to_import_names_file_and_line(tmp_path: Path) -> None:
+def test_a_revision_file_that_fails_when_imported_is_read_from_its_source(tmp_path: Path) -> None:
+    failing = tmp_path / "scripts" / "versions" / "a1_fails.py"
+    failing.parent.mkdir(parents=True)
+    failing.write_text(
+        'revision = "a1"\ndown_revision = None\nraise RuntimeError("settings not loaded")\n\n\n'
+        "def upgrade():\n    op.drop_table('orders')\n",
+        encoding="utf-8",
+    )
+
+    result = run("classify", "--json", "--script-location", str(tmp_path / "scripts"))
+
+    assert result.exit_code == 0, result.output
+    (revision,) = json.loads(result.stdout)["revisions"]
+    assert revision["path"] == str(failing.resolve())
+    assert revision["read_mode"] == "ast"
+    assert revision["unreadable_reason"] == (
+        "fails when imported (RuntimeError: settings not loaded) at line 3"
+    )
+    assert [(c["kind"], c["target"], c["line"]) for c in revision["changes"]] == [("drop-table", "orders", 7)]
+
+
+def test_a_failing_import_is_an_error_for_commands_that_write_revisions(tmp_path: Path) -> None:
     failing = tmp_path / "scripts" / "versions" / "a1_fails.py"
     failing.parent.mkdir(parents=True)
     failing.write_text(
         'revision = "a1"\ndown_revision = None\nraise RuntimeError("settings not loaded")\n', encoding="utf-8"
     )
+    config = tmp_path / "settings.toml"
+    config.write_text(f'script-location = "{tmp_path / "scripts"}"\n', encoding="utf-8")
 
     assert_one_line_error(
-        run("classify", "--script-location", str(tmp_path / "scripts")),
+        run("--config", str(config), "adopt"),
         f"{failing.resolve()}:3",
         "RuntimeError: settings not loaded",
     )

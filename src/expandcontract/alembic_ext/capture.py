@@ -32,7 +32,7 @@ from sqlalchemy.engine import Dialect
 from expandcontract.alembic_ext.ast_reader import read_revision_ast
 from expandcontract.alembic_ext.offline_bind import OfflineBind
 from expandcontract.alembic_ext.op_changes import OpContext, changes_of
-from expandcontract.alembic_ext.project import AlembicProject
+from expandcontract.alembic_ext.project import FAILS_AT_IMPORT, AlembicProject
 from expandcontract.alembic_ext.stubs import stand_in_globals
 from expandcontract.model import (
     CapturedOperation,
@@ -294,6 +294,8 @@ def _failure_reason(exc: BaseException, path: str, stand_ins: list[str]) -> str:
     ]
     where = f" (line {lines[-1]})" if lines else ""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if message.startswith(FAILS_AT_IMPORT):
+        return message
     if isinstance(exc, sa_exc.NoInspectionAvailable) or "OfflineBind" in message:
         return f"needs a live database (reflection or an ORM session on op.get_bind()){where}"
     if stand_ins and ("stand_in" in message or "StandIn" in message):
@@ -304,9 +306,10 @@ def _failure_reason(exc: BaseException, path: str, stand_ins: list[str]) -> str:
 def capture_revision(project: AlembicProject, script: Script, info: RevisionInfo) -> CapturedRevision:
     """Run one revision's upgrade() offline for the project's dialect; fall back to its AST."""
     path = os.path.realpath(info.path)
+    loaded = os.path.realpath(script.path)  # a stand-in copy when the file itself fails at import
     stand_ins = stand_in_globals(vars(script.module))
     stand_in_names = sorted(set(stand_ins.values()))
-    recorder = _Recorder(path=path)
+    recorder = _Recorder(path=loaded)
     output = _Output(recorder.emitted)
     bind = OfflineBind(recorder.record_statement)
     env = EnvironmentContext(project.config, project.script)
@@ -331,7 +334,7 @@ def capture_revision(project: AlembicProject, script: Script, info: RevisionInfo
                 info=info,
                 changes=tuple(read_revision_ast(source, path, project.settings.dialect, stand_ins=stand_ins)),
                 read_mode=ReadMode.AST,
-                unreadable_reason=_failure_reason(exc, path, stand_in_names),
+                unreadable_reason=_failure_reason(exc, loaded, stand_in_names),
                 stand_ins=tuple(stand_in_names),
             )
         finally:

@@ -274,7 +274,7 @@ def _add_version_locations(settings: Settings, versions: Path) -> Path | None:
 
 def adopt_project(settings: Settings, merge: bool = False) -> WrittenLayout | None:
     """Phase an existing history: its head becomes the common root. None when already adopted."""
-    project = open_project(settings)
+    project = open_project(settings, for_writing=True)
     history = project.history
     template = Path(project.script.dir) / "script.py.mako"
     if not template.is_file():
@@ -354,7 +354,7 @@ def new_revision(settings: Settings, message: str, phase: str, completes: str | 
     """Write an empty revision at the head of a phase branch, in that branch's folder."""
     if phase not in PHASE_LABELS:
         raise LayoutError(f"unknown phase {phase!r}; use expand or contract")
-    project = open_project(settings)
+    project = open_project(settings, for_writing=True)
     roots = project.history.roots_labelled(phase)
     if len(roots) != 1:
         raise LayoutError(

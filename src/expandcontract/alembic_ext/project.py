@@ -5,18 +5,21 @@ Reading never runs the project's env.py: a bare script directory (`--script-loca
 
 from __future__ import annotations
 
+import ast
 import configparser
 import contextlib
 import io
 import os
+import shutil
 import sys
 import tempfile
 import traceback
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from alembic.config import Config
 from alembic.script import Script, ScriptDirectory
@@ -36,6 +39,7 @@ class AlembicProject:
     script: ScriptDirectory
     history: History
     env_py: Path  # where the project's env.py is (it may not exist for a bare script directory)
+    shadow: Any = field(default=None, compare=False, repr=False)  # keeps a stand-in copy alive
 
     def scripts(self) -> list[Script]:
         """Alembic's Script objects in history order (bases first)."""
@@ -164,12 +168,14 @@ def _labels(value: object) -> tuple[str, ...]:
     return tuple(labels)
 
 
-def _revision_info(script: ScriptDirectory, rev: Script) -> RevisionInfo:
+def _revision_info(
+    script: ScriptDirectory, rev: Script, original: Callable[[str], str] = str
+) -> RevisionInfo:
     module = rev.module
     requires = getattr(module, "requires_release", None)
     return RevisionInfo(
         revision=rev.revision,
-        path=str(Path(rev.path).resolve()),
+        path=original(str(Path(rev.path).resolve())),
         message=(rev.doc or "").strip().splitlines()[0] if rev.doc else "",
         down_revisions=_as_tuple(rev.down_revision),
         depends_on=_depends_on(script, rev),
@@ -179,35 +185,142 @@ def _revision_info(script: ScriptDirectory, rev: Script) -> RevisionInfo:
     )
 
 
-def _load_error(exc: BaseException, location: Path) -> RevisionLoadError:
+FAILS_AT_IMPORT = "fails when imported"
+
+
+def _locations(script: ScriptDirectory) -> list[Path]:
+    return [Path(p).resolve() for p in (script.version_locations or [str(Path(script.dir) / "versions")])]
+
+
+def _load_error(exc: BaseException, script: ScriptDirectory) -> RevisionLoadError:
+    roots = [Path(script.dir).resolve(), *_locations(script)]
     if isinstance(exc, SyntaxError):
-        where = f"{exc.filename}:{exc.lineno}" if exc.filename else str(location)
+        where = f"{exc.filename}:{exc.lineno}" if exc.filename else str(roots[0])
         return RevisionLoadError(f"{where}: syntax error in revision file ({exc.msg}); fix the file")
     frames = [
-        f for f in traceback.extract_tb(exc.__traceback__) if str(location) in str(Path(f.filename).resolve())
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if any(Path(f.filename).resolve().is_relative_to(root) for root in roots)
     ]
-    where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else str(location)
-    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if isinstance(exc, CommandError) or not frames:
         # raised by Alembic's graph code, not by a revision file
         return RevisionLoadError(
-            f"{where}: Alembic cannot read the revision history ({type(exc).__name__}: {detail}); "
+            f"{roots[0]}: Alembic cannot read the revision history ({type(exc).__name__}: {detail}); "
             "check down_revision, depends_on and branch_labels"
         )
-    return RevisionLoadError(f"{where}: revision file fails to import ({type(exc).__name__}: {detail})")
+    where = f"{frames[-1].filename}:{frames[-1].lineno}"
+    message = f"{where}: revision file fails to import ({type(exc).__name__}: {detail})"
+    return RevisionLoadError(message, failing_import=str(Path(frames[0].filename).resolve()))
 
 
-def history_of(script: ScriptDirectory) -> History:
-    """Load every revision of a script directory and build the history; one-line errors."""
-    location = Path(script.dir).resolve()
+def history_of(script: ScriptDirectory, original: Callable[[str], str] = str) -> History:
+    """Load every revision of a script directory and build the history; one-line errors.
+
+    `original` maps a loaded file's path to the path to report (for stand-in copies)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Alembic warns before raising on a broken graph; we say it once
             revisions = list(script.walk_revisions())
-        infos = [_revision_info(script, rev) for rev in reversed(revisions)]
+        infos = [_revision_info(script, rev, original) for rev in reversed(revisions)]
     except Exception as exc:
-        raise _load_error(exc, location) from exc
+        raise _load_error(exc, script) from exc
     return build_history(infos)
+
+
+_IDENTIFIERS = ("revision", "down_revision", "branch_labels", "depends_on")
+_STAND_IN_REVISION = """\"\"\"{doc}\"\"\"
+# written by expandcontract: the revision file fails when imported, so it is read from its source
+
+revision = {revision}
+down_revision = {down_revision}
+branch_labels = {branch_labels}
+depends_on = {depends_on}
+
+
+def upgrade():
+    raise RuntimeError({reason!r})
+"""
+
+
+def _stand_in_revision(path: Path, reason: str) -> str:
+    """A revision with the same identity as `path` whose upgrade() says why it cannot run."""
+    tree = ast.parse(path.read_bytes(), filename=str(path))
+    values = {name: "None" for name in _IDENTIFIERS}
+    for node in tree.body:
+        target = (
+            node.targets[0]
+            if isinstance(node, ast.Assign) and len(node.targets) == 1
+            else (node.target if isinstance(node, ast.AnnAssign) else None)
+        )
+        value = getattr(node, "value", None)
+        if not isinstance(target, ast.Name) or target.id not in _IDENTIFIERS or value is None:
+            continue
+        try:
+            values[target.id] = repr(ast.literal_eval(value))
+        except ValueError:
+            # a constant from a module: a phase label when its name says so (cli.EXPAND_BRANCH)
+            text = ast.unparse(value).lower()
+            labels = tuple(label for label in PHASE_LABELS if label in text)
+            values[target.id] = repr(labels) if target.id == "branch_labels" and labels else "None"
+    if values["revision"] == "None":
+        raise RevisionLoadError(
+            f"{path}: {reason}; its revision id is not a literal either, so it cannot be read"
+        )
+    doc = (ast.get_docstring(tree) or "").splitlines()[0:1]
+    return _STAND_IN_REVISION.format(doc=(doc[0] if doc else "").replace('"', "'"), reason=reason, **values)
+
+
+def _with_stand_ins(
+    script: ScriptDirectory, error: RevisionLoadError
+) -> tuple[ScriptDirectory, History, Any]:
+    """Load the history from a copy in which every file that fails when imported is replaced by a
+    stand-in revision with the same identity; reported paths stay the originals."""
+    shadow = tempfile.TemporaryDirectory(prefix="expandcontract-")
+    copies: dict[Path, Path] = {}
+    for index, location in enumerate(_locations(script)):
+        copy = Path(shadow.name) / str(index)
+        if location.is_dir():
+            shutil.copytree(location, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            copy.mkdir()
+        copies[copy] = location
+
+    def original(path: str) -> str:
+        for copy, location in copies.items():
+            if Path(path).is_relative_to(copy):
+                return str(location / Path(path).relative_to(copy))
+        return path
+
+    def copies_of(path: str) -> list[Path]:
+        # nested version locations (versions/ and versions/expand/) each have their own copy
+        return [
+            copy / Path(path).relative_to(location)
+            for copy, location in copies.items()
+            if Path(path).is_relative_to(location)
+        ]
+
+    replaced: set[str] = set()
+    while error.failing_import is not None and original(error.failing_import) not in replaced:
+        failing = original(error.failing_import)
+        replaced.add(failing)
+        detail = str(error).split(": revision file fails to import (", 1)[-1].rstrip(")")
+        line = str(error).split(": revision file fails to import", 1)[0].rsplit(":", 1)[-1]
+        reason = f"{FAILS_AT_IMPORT} ({detail}) at line {line}"
+        stand_in = _stand_in_revision(Path(failing), reason)
+        for copy in copies_of(failing):
+            copy.write_text(stand_in, encoding="utf-8")
+        stand_in_script = ScriptDirectory(
+            str(script.dir),
+            version_locations=[str(c) for c in copies],
+            recursive_version_locations=script.recursive_version_locations,
+            messaging_opts={"quiet": True},
+        )
+        try:
+            return stand_in_script, history_of(stand_in_script, original), shadow
+        except RevisionLoadError as again:
+            error = again
+    raise error
 
 
 def _refuse_hidden_revisions(script: ScriptDirectory) -> None:
@@ -222,19 +335,31 @@ def _refuse_hidden_revisions(script: ScriptDirectory) -> None:
             )
 
 
-def open_project(settings: Settings) -> AlembicProject:
-    """The project's script directory and history (call inside `reading_session` to read offline)."""
+def open_project(settings: Settings, *, for_writing: bool = False) -> AlembicProject:
+    """The project's script directory and history (call inside `reading_session` to read offline).
+
+    A revision file whose module-level code fails when imported does not stop a reading: it is
+    replaced by a stand-in of the same identity (and read from its source when captured). Commands
+    that write revisions (`for_writing`) need the real directory, so for them it is an error.
+    """
     config = alembic_config(settings)
     script = _script_directory(settings, config)
-    history = history_of(script)
+    shadow = None
+    try:
+        history = history_of(script)
+    except RevisionLoadError as error:
+        if for_writing or error.failing_import is None:
+            raise
+        script, history, shadow = _with_stand_ins(script, error)
     if not history.revisions and not script.recursive_version_locations:
         _refuse_hidden_revisions(script)
     return AlembicProject(
         settings=settings,
         config=config,
         script=script,
-        history=history_of(script),
+        history=history,
         env_py=Path(script.dir).resolve() / "env.py",
+        shadow=shadow,
     )
 
 
