@@ -101,6 +101,13 @@ def upgrade(
                 f"the project has no `{phase}` branch; run `expandcontract adopt` or use --phase all"
             )
         order = planned(project, target, before)
+        if phase == "expand":
+            early = [r for r in order if graph.by_id[r].declared_phase is DeclaredPhase.CONTRACT]
+            if early:
+                raise LayoutError(
+                    f"`upgrade --phase expand` would apply contract revision(s) {', '.join(early)}: an expand "
+                    "revision depends on or merges the contract branch; `expandcontract check` shows where"
+                )
     contract = [graph.by_id[r] for r in order if graph.by_id[r].declared_phase is DeclaredPhase.CONTRACT]
     verdicts = review_contract(settings, graph, contract)
     if on_verdict is not None:

@@ -63,6 +63,29 @@ def _branch_roots(history: History) -> list[Violation]:
     return out
 
 
+def _branch_heads(history: History) -> list[Violation]:
+    """Each phase branch has one head, so `expand@head` and `contract@head` name one revision."""
+    out: list[Violation] = []
+    for phase in (DeclaredPhase.EXPAND, DeclaredPhase.CONTRACT):
+        members = history.in_phase(phase)
+        heads = [
+            r
+            for r in members
+            if not any(history.by_id[c].declared_phase is phase for c in history.children.get(r.revision, ()))
+        ]
+        if len(heads) > 1:
+            names = ", ".join(h.revision for h in heads)
+            out.append(
+                Violation(
+                    "branch-heads",
+                    heads[-1].path,
+                    f"the {phase.value} branch has {len(heads)} heads ({names}); join them with "
+                    f"`alembic merge {' '.join(h.revision for h in heads)}` so `{phase.value}@head` is one revision",
+                )
+            )
+    return out
+
+
 def _folder(info: RevisionInfo, base: Path) -> Violation | None:
     # only folders below the project count: a checkout under /srv/contract/ is not a phase folder
     parts = (
@@ -148,25 +171,37 @@ def _recipes(history: History, captured: Sequence[CapturedRevision]) -> list[Vio
     return out
 
 
+def _called(node: ast.AST, name: str) -> list[int]:
+    """Lines where `name(...)` or `x.name(...)` is called inside `node`."""
+    lines = []
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call):
+            func = sub.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if called == name:
+                lines.append(sub.lineno)
+    return lines
+
+
 def calls_gate_hook(env_py: Path) -> bool:
-    """Whether env.py calls before_migrations(...) (a comment or an unused import does not count)."""
+    """Whether every `context.run_migrations()` in env.py is preceded, in the same function, by a
+    call to before_migrations(...) (a comment, an unused import or one missed path do not count)."""
     try:
         tree = ast.parse(env_py.read_text(encoding="utf-8"), filename=str(env_py))
     except (SyntaxError, UnicodeDecodeError):
         return False
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            func = node.func
-            name = (
-                func.attr
-                if isinstance(func, ast.Attribute)
-                else func.id
-                if isinstance(func, ast.Name)
-                else ""
-            )
-            if name == ENV_HOOK_MARKER:
-                return True
-    return False
+    functions: list[ast.AST] = [
+        n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+    ]
+    scopes = functions or [tree]
+    runs_checked = 0
+    for scope in scopes:
+        hooks = _called(scope, ENV_HOOK_MARKER)
+        for run in _called(scope, "run_migrations"):
+            if not any(hook < run for hook in hooks):
+                return False
+            runs_checked += 1
+    return runs_checked > 0
 
 
 def _base(history: History, script_dir: Path | None) -> Path:
@@ -193,7 +228,7 @@ def check_layout(
                 "run `expandcontract adopt` (existing history) or `expandcontract init` (new project)",
             )
         ]
-    out = _branch_roots(history)
+    out = _branch_roots(history) + _branch_heads(history)
     base = _base(history, script_dir)
     for info in history.revisions:
         if info.declared_phase is DeclaredPhase.UNPHASED:

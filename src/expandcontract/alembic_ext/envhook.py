@@ -93,15 +93,13 @@ def database_url(config: Config) -> str:
     return settings.database_url
 
 
-def pending_revisions(
-    script: ScriptDirectory, destination: str, current: tuple[str, ...]
-) -> list[str] | None:
-    """Revisions an upgrade from `current` to `destination` applies, in order; None if it is no upgrade."""
-    try:
-        # the same step computation `alembic upgrade` runs
-        steps = script._upgrade_revs(destination, current)  # type: ignore[arg-type]  # Alembic passes heads too
-    except CommandError:
-        return None
+def pending_revisions(script: ScriptDirectory, destination: str, current: tuple[str, ...]) -> list[str]:
+    """Revisions an upgrade from `current` to `destination` applies, in order.
+
+    Raises Alembic's CommandError when `destination` is no upgrade target from `current`.
+    """
+    # the same step computation `alembic upgrade` runs
+    steps = script._upgrade_revs(destination, current)  # type: ignore[arg-type]  # Alembic passes heads too
     return [step.revision.revision for step in steps if step.is_upgrade]
 
 
@@ -122,7 +120,10 @@ def before_migrations(context: EnvironmentContext) -> None:
     else:
         current = tuple(context.get_context().get_current_heads())
     target = destination if isinstance(destination, str) else tuple(destination)
-    ordered = pending_revisions(context.script, target, current)  # type: ignore[arg-type]
+    try:
+        ordered = pending_revisions(context.script, target, current)  # type: ignore[arg-type]
+    except CommandError:
+        return  # a downgrade, or a target Alembic itself will refuse with its own message
     if not ordered:
         return
     history = history_of(context.script)

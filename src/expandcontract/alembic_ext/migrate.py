@@ -73,10 +73,13 @@ def current_heads(settings: Settings) -> tuple[str, ...]:
 
 def planned(project: AlembicProject, target: str, current: tuple[str, ...]) -> list[str]:
     """Revisions `alembic upgrade target` would apply from `current`, in order."""
-    ordered = pending_revisions(project.script, target, current)
-    if ordered is None:
-        raise ExpandContractError(f"`{target}` is not an upgrade target from {', '.join(current) or 'base'}")
-    return ordered
+    try:
+        return pending_revisions(project.script, target, current)
+    except CommandError as exc:
+        raise ExpandContractError(
+            f"cannot plan `alembic upgrade {target}` from {', '.join(current) or 'base'}: {_one_line(exc)}; "
+            "`expandcontract check` shows what is wrong with the layout"
+        ) from exc
 
 
 def run_upgrade(settings: Settings, target: str, sql: bool, reviewed: set[str]) -> None:
