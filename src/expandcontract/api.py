@@ -105,8 +105,8 @@ def upgrade(
             early = [r for r in order if graph.by_id[r].declared_phase is DeclaredPhase.CONTRACT]
             if early:
                 raise LayoutError(
-                    f"`upgrade --phase expand` would apply contract revision(s) {', '.join(early)}: an expand "
-                    "revision depends on or merges the contract branch; `expandcontract check` shows where"
+                    f"`upgrade --phase expand` would apply contract revision(s) {', '.join(early)}: an "
+                    "expand revision depends on or merges the contract branch; see `expandcontract check`"
                 )
     contract = [graph.by_id[r] for r in order if graph.by_id[r].declared_phase is DeclaredPhase.CONTRACT]
     verdicts = review_contract(settings, graph, contract)

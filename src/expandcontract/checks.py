@@ -79,8 +79,8 @@ def _branch_heads(history: History) -> list[Violation]:
                 Violation(
                     "branch-heads",
                     heads[-1].path,
-                    f"the {phase.value} branch has {len(heads)} heads ({names}); join them with "
-                    f"`alembic merge {' '.join(h.revision for h in heads)}` so `{phase.value}@head` is one revision",
+                    f"the {phase.value} branch has {len(heads)} heads ({names}); join them with `alembic "
+                    f"merge {' '.join(h.revision for h in heads)}` so `{phase.value}@head` is one revision",
                 )
             )
     return out
