@@ -26,15 +26,21 @@ UpgradePhase = Literal["expand", "contract", "all"]
 UPGRADE_TARGETS: dict[str, str] = {"expand": "expand@head", "contract": "contract@head", "all": "heads"}
 
 
-def capture(settings: Settings) -> tuple[History, list[CapturedRevision]]:
-    """Read every revision offline (never running env.py), bases first."""
+def _read(settings: Settings) -> tuple[Path, History, list[CapturedRevision]]:
+    """(script directory, history, captured revisions): every revision read offline, bases first."""
     from expandcontract.alembic_ext.capture import capture_project
     from expandcontract.alembic_ext.project import open_project, reading_session
 
     settings.require_project()
     with reading_session(settings):
         project = open_project(settings)
-        return project.history, capture_project(project)
+        return Path(project.script.dir).resolve(), project.history, capture_project(project)
+
+
+def capture(settings: Settings) -> tuple[History, list[CapturedRevision]]:
+    """Read every revision offline (never running env.py), bases first."""
+    _, graph, captured = _read(settings)
+    return graph, captured
 
 
 def classify(settings: Settings) -> list[RevisionClassification]:
@@ -45,12 +51,8 @@ def classify(settings: Settings) -> list[RevisionClassification]:
 
 def check(settings: Settings) -> list[Violation]:
     """Layout invariants the project breaks (empty when sound)."""
-    from expandcontract.alembic_ext.project import open_project, reading_session
-
-    history, captured = capture(settings)
-    with reading_session(settings):
-        script_dir = Path(open_project(settings).script.dir).resolve()
-    return check_layout(history, captured, script_dir)
+    script_dir, graph, captured = _read(settings)
+    return check_layout(graph, captured, script_dir)
 
 
 def history(settings: Settings) -> History:

@@ -13,13 +13,13 @@ import io
 import os
 import sys
 import tokenize
-import traceback
 import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from alembic.operations import BatchOperations, Operations, batch, ops
@@ -32,7 +32,7 @@ from sqlalchemy.engine import Dialect
 from expandcontract.alembic_ext.ast_reader import read_revision_ast
 from expandcontract.alembic_ext.offline_bind import OfflineBind
 from expandcontract.alembic_ext.op_changes import OpContext, changes_of
-from expandcontract.alembic_ext.project import FAILS_AT_IMPORT, AlembicProject
+from expandcontract.alembic_ext.project import FAILS_AT_IMPORT, AlembicProject, frames_in
 from expandcontract.alembic_ext.stubs import stand_in_globals
 from expandcontract.model import (
     CapturedOperation,
@@ -289,9 +289,7 @@ def _changes(
 
 
 def _failure_reason(exc: BaseException, path: str, stand_ins: list[str]) -> str:
-    lines = [
-        f.lineno for f in traceback.extract_tb(exc.__traceback__) if os.path.realpath(f.filename) == path
-    ]
+    lines = [frame.lineno for frame in frames_in(exc, [Path(path)])]
     where = f" (line {lines[-1]})" if lines else ""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     if message.startswith(FAILS_AT_IMPORT):

@@ -18,7 +18,7 @@ from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
-from expandcontract.alembic_ext.project import history_of
+from expandcontract.alembic_ext.project import as_str_tuple, history_of
 from expandcontract.errors import ExpandContractError
 from expandcontract.gate.hook import blocked_message, review_contract
 from expandcontract.model import DeclaredPhase
@@ -116,7 +116,7 @@ def before_migrations(context: EnvironmentContext) -> None:
         return
     if context.is_offline_mode():
         start = context.get_starting_revision_argument()
-        current: tuple[str, ...] = () if start in (None, "base") else tuple(script_ids(start))
+        current: tuple[str, ...] = () if start in (None, "base") else as_str_tuple(start)
     else:
         current = tuple(context.get_context().get_current_heads())
     target = destination if isinstance(destination, str) else tuple(destination)
@@ -136,11 +136,3 @@ def before_migrations(context: EnvironmentContext) -> None:
     verdicts = review_contract(settings, history, pending)
     if not all(v.allowed for v in verdicts):
         raise CommandError(blocked_message(verdicts))
-
-
-def script_ids(value: object) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, tuple | list):
-        return [str(v) for v in value]
-    return []

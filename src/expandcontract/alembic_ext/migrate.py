@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.util import CommandError
 
 from expandcontract.alembic_ext.envhook import REVIEWED_KEY, pending_revisions
-from expandcontract.alembic_ext.project import AlembicProject, alembic_config, project_imports
+from expandcontract.alembic_ext.project import AlembicProject, alembic_config, frames_in, project_imports
 from expandcontract.errors import DatabaseError, ExpandContractError
 from expandcontract.settings import Settings
 
@@ -109,10 +108,5 @@ def run_upgrade(settings: Settings, target: str, sql: bool, reviewed: set[str]) 
 
 def _user_frame(exc: BaseException, cfg: Config) -> str:
     """` at <file>:<line>` of the innermost frame in the project's script directory, if any."""
-    folder = str(Path(cfg.get_alembic_option("script_location") or ".").resolve())
-    frames = [
-        f
-        for f in traceback.extract_tb(exc.__traceback__)
-        if str(Path(f.filename).resolve()).startswith(folder)
-    ]
+    frames = frames_in(exc, [Path(cfg.get_alembic_option("script_location") or ".")])
     return f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""

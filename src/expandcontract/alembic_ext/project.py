@@ -15,7 +15,7 @@ import sys
 import tempfile
 import traceback
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,7 +141,7 @@ def _depends_on(script: ScriptDirectory, rev: Script) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _as_tuple(value: object) -> tuple[str, ...]:
+def as_str_tuple(value: object) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
@@ -177,7 +177,7 @@ def _revision_info(
         revision=rev.revision,
         path=original(str(Path(rev.path).resolve())),
         message=(rev.doc or "").strip().splitlines()[0] if rev.doc else "",
-        down_revisions=_as_tuple(rev.down_revision),
+        down_revisions=as_str_tuple(rev.down_revision),
         depends_on=_depends_on(script, rev),
         branch_labels=_labels(getattr(module, "branch_labels", None)),
         declared_phase=DeclaredPhase.UNPHASED,
@@ -192,16 +192,22 @@ def _locations(script: ScriptDirectory) -> list[Path]:
     return [Path(p).resolve() for p in (script.version_locations or [str(Path(script.dir) / "versions")])]
 
 
+def frames_in(exc: BaseException, roots: Iterable[Path]) -> list[traceback.FrameSummary]:
+    """The frames of an exception's traceback in files at or below `roots` (user code), outermost first."""
+    resolved = [Path(root).resolve() for root in roots]
+    return [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if any(Path(frame.filename).resolve().is_relative_to(root) for root in resolved)
+    ]
+
+
 def _load_error(exc: BaseException, script: ScriptDirectory) -> RevisionLoadError:
     roots = [Path(script.dir).resolve(), *_locations(script)]
     if isinstance(exc, SyntaxError):
         where = f"{exc.filename}:{exc.lineno}" if exc.filename else str(roots[0])
         return RevisionLoadError(f"{where}: syntax error in revision file ({exc.msg}); fix the file")
-    frames = [
-        f
-        for f in traceback.extract_tb(exc.__traceback__)
-        if any(Path(f.filename).resolve().is_relative_to(root) for root in roots)
-    ]
+    frames = frames_in(exc, roots)
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if isinstance(exc, CommandError) or not frames:
         # raised by Alembic's graph code, not by a revision file

@@ -284,17 +284,7 @@ def _not_valid_per_action(tokens: Sequence[Token], count: int, statement_level: 
     """
     if not statement_level or count <= 1:
         return [statement_level] * count
-    segments: list[list[str]] = [[]]
-    depth = 0
-    for token in tokens:
-        if token.token_type == TokenType.L_PAREN:
-            depth += 1
-        elif token.token_type == TokenType.R_PAREN:
-            depth -= 1
-        elif token.token_type == TokenType.COMMA and depth == 0:
-            segments.append([])
-            continue
-        segments[-1].append(token.text.upper())
+    segments = [_words(segment) for segment in _top_level_split(tokens)]
     if len(segments) != count:
         return [statement_level] * count
     return [any(a == "NOT" and b == "VALID" for a, b in itertools.pairwise(seg)) for seg in segments]
