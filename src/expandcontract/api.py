@@ -20,7 +20,7 @@ from expandcontract.model import (
     WrittenLayout,
 )
 from expandcontract.settings import Settings
-from expandcontract.status import StatusReport, compute_status
+from expandcontract.status import StatusReport, compute_status, require_known_heads
 
 UpgradePhase = Literal["expand", "contract", "all"]
 UPGRADE_TARGETS: dict[str, str] = {"expand": "expand@head", "contract": "contract@head", "all": "heads"}
@@ -89,7 +89,7 @@ def upgrade(
     Contract revisions in the run are first put to the contract gate (each verdict goes to
     `on_verdict` before anything runs); the run is refused if the gate blocks any of them.
     """
-    from expandcontract.alembic_ext.migrate import current_heads, planned, run_upgrade
+    from expandcontract.alembic_ext.migrate import current_heads, planned, run_upgrade, safe_url
     from expandcontract.alembic_ext.project import open_project, reading_session
 
     settings.require_project()
@@ -98,6 +98,8 @@ def upgrade(
     with reading_session(settings):
         project = open_project(settings)
         graph = project.history
+        if settings.database_url and not sql:
+            require_known_heads(graph, before, safe_url(settings.database_url))
         if phase != "all" and not graph.roots_labelled(phase):
             raise LayoutError(
                 f"the project has no `{phase}` branch; run `expandcontract adopt` or use --phase all"

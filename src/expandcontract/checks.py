@@ -187,8 +187,8 @@ def calls_gate_hook(env_py: Path) -> bool:
     """Whether every `context.run_migrations()` in env.py is preceded, in the same function, by a
     call to before_migrations(...) (a comment, an unused import or one missed path do not count)."""
     try:
-        tree = ast.parse(env_py.read_text(encoding="utf-8"), filename=str(env_py))
-    except (SyntaxError, UnicodeDecodeError):
+        tree = ast.parse(env_py.read_bytes(), filename=str(env_py))  # bytes: Python's own decoding rules
+    except (SyntaxError, UnicodeDecodeError, ValueError):
         return False
     functions: list[ast.AST] = [
         n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)

@@ -80,6 +80,7 @@ _VERDICTS: dict[ChangeKind, Callable[[Change, str], Verdict]] = {
     ChangeKind.DROP_NOT_NULL: _fixed(Phase.EXPAND),
     ChangeKind.SET_DEFAULT: _fixed(Phase.EXPAND),
     ChangeKind.DROP_DEFAULT: _fixed(Phase.CONTRACT),
+    ChangeKind.RESTRICT_WRITES: _fixed(Phase.CONTRACT),
     ChangeKind.CREATE_INDEX: lambda c, d: (Phase.EXPAND, _concurrent(c)),
     ChangeKind.DROP_INDEX: lambda c, d: (Phase.CONTRACT, _concurrent(c)),
     ChangeKind.ADD_CONSTRAINT: _add_constraint,

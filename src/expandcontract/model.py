@@ -51,6 +51,9 @@ class ChangeKind(StrEnum):
     DROP_NOT_NULL = "drop-not-null"
     SET_DEFAULT = "set-default"
     DROP_DEFAULT = "drop-default"
+    RESTRICT_WRITES = (
+        "restrict-writes"  # a column starts rejecting values old writers send (GENERATED ALWAYS)
+    )
     CREATE_INDEX = "create-index"
     DROP_INDEX = "drop-index"
     ADD_CONSTRAINT = "add-constraint"

@@ -46,13 +46,18 @@ class StatusReport:
         return EXIT_UP_TO_DATE
 
 
-def compute_status(history: History, current_heads: tuple[str, ...], database: str) -> StatusReport:
+def require_known_heads(history: History, current_heads: tuple[str, ...], database: str) -> None:
+    """The database's applied revisions all belong to this history (else: wrong URL or missing files)."""
     unknown = [h for h in current_heads if h not in history.by_id]
     if unknown:
         raise DatabaseError(
             f"{database} is at revision {', '.join(unknown)}, which is not in this project's history; "
             "check the URL and that every revision file is present"
         )
+
+
+def compute_status(history: History, current_heads: tuple[str, ...], database: str) -> StatusReport:
+    require_known_heads(history, current_heads, database)
     applied = history.ancestors(current_heads)
     branches: list[BranchStatus] = []
     for phase in (

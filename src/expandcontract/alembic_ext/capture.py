@@ -22,6 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy.orm  # noqa: F401 - revisions use `sa.orm` without importing it; their app did
 from alembic.operations import BatchOperations, Operations, batch, ops
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext

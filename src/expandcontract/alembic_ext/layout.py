@@ -48,8 +48,9 @@ def _generate(script: ScriptDirectory, message: str, **kw: object) -> Script:
             # a recursive version location also lists the folders added by _writable
             warnings.simplefilter("ignore")
             written = script.generate_revision(rev_id(), message, **kw)  # type: ignore[arg-type]
-    except CommandError as exc:
-        raise LayoutError(f"{script.dir}: Alembic refused to write the revision: {exc}") from exc
+    except Exception as exc:  # CommandError, RevisionError: Alembic's refusals, one line each
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LayoutError(f"{script.dir}: Alembic refused to write the revision ({detail})") from exc
     assert written is not None
     return written
 
@@ -185,6 +186,19 @@ def adoption_root(history: History) -> str | None:
     return heads[0]
 
 
+def _refuse_unlisted_branch_files(versions: Path) -> None:
+    """Branch folders that hold revisions the configured locations do not read: an earlier adopt
+    whose folders were never added. Writing new roots would give the history two of each."""
+    for label in (EXPAND_LABEL, CONTRACT_LABEL):
+        found = sorted((versions / label).glob("*.py"))
+        if found:
+            raise LayoutError(
+                f"{versions / label}: holds revision files ({found[0].name}, ...) that the configured "
+                "version locations do not read; add the folder to `version-locations` (or alembic.ini's "
+                "version_locations) and run `expandcontract check`"
+            )
+
+
 def _ini_separator(parser: configparser.ConfigParser, section: str) -> str:
     """How Alembic splits version_locations here: path_separator, its older name, or legacy spaces."""
     value = parser.get(section, "path_separator", fallback=None) or parser.get(
@@ -304,6 +318,7 @@ def adopt_project(settings: Settings, merge: bool = False) -> WrittenLayout | No
         return None
     # the branch folders go beside the file of the revision that becomes the common root
     versions = Path(created[0] if created else history.by_id[root].path).parent
+    _refuse_unlisted_branch_files(versions)
     notes: list[str] = []
     if settings.alembic_configured:
         changed = _add_version_locations(settings, versions)

@@ -21,11 +21,20 @@ _NEVER_STUBBED = frozenset({"alembic", "sqlalchemy", "expandcontract", "sqlglot"
 )
 
 
+# dunder names of ORM classes that revisions read from models (`User.__tablename__`)
+_MODEL_ATTRIBUTES = frozenset({"__tablename__", "__table__", "__table_args__", "__mapper__"})
+
+
+def _special(name: str) -> bool:
+    """Python's own protocol names, which must stay missing so Python and libraries fall back."""
+    return name.startswith("__") and name.endswith("__") and name not in _MODEL_ATTRIBUTES
+
+
 class _StandInMeta(type):
     """Classes that tolerate attribute access, calls, subclassing and iteration."""
 
     def __getattr__(cls, name: str) -> Any:
-        if name.startswith("__") and name.endswith("__"):
+        if _special(name):
             raise AttributeError(name)
         return stand_in(f"{cls.__qualname__}.{name}")
 
@@ -79,7 +88,7 @@ def stand_in(name: str) -> type:
 
 class _StandInModule(types.ModuleType):
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") and name.endswith("__"):
+        if _special(name):
             raise AttributeError(name)
         return stand_in(f"{self.__name__}.{name}")
 

@@ -81,8 +81,9 @@ def json_option(fn: F) -> F:
 @click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="A pyproject.toml (its [tool.expandcontract] table) or a TOML file of settings. "
-    "Default: the closest pyproject.toml with [tool.expandcontract], else ./alembic.ini.",
+    help="A pyproject.toml (its [tool.expandcontract] table) or a TOML file of settings. Default: "
+    "the closest folder, from here up, with a pyproject.toml holding [tool.expandcontract] or with "
+    "Alembic's own configuration (alembic.ini, [tool.alembic]).",
 )
 @click.version_option(__version__, prog_name="expandcontract")
 @click.pass_context
@@ -202,10 +203,10 @@ def classify(inv: Invocation, script_location: Path | None, as_json: bool) -> No
 def check(inv: Invocation, script_location: Path | None) -> None:
     """Check the phase layout (for CI); exit 1 if an invariant is broken.
 
-    Branch labels only on the two branch roots, which grow from one common root; every revision on
-    one branch and in its branch's folder; a contract revision that removes a column an expand
-    revision copies from (a backfill) depends on that expand revision; env.py calls the gate hook.
-    Never runs env.py.
+    Branch labels only on the two branch roots, which grow from one common root; one head per
+    branch; every revision on one branch and in its branch's folder; a contract revision that
+    removes a column an expand revision copies from (a backfill) depends on that expand revision;
+    env.py calls the gate hook before every run_migrations(). Never runs env.py.
     """
     violations = api.check(inv.settings(script_location=script_location))
     for violation in violations:
