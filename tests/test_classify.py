@@ -53,6 +53,7 @@ VERDICTS: dict[ChangeKind, tuple[dict[str, Any], Phase, frozenset[Hazard]]] = {
     K.DROP_NOT_NULL: ({}, Phase.EXPAND, NONE),
     K.SET_DEFAULT: ({"default": "0"}, Phase.EXPAND, NONE),
     K.DROP_DEFAULT: ({}, Phase.CONTRACT, NONE),
+    K.RESTRICT_WRITES: ({}, Phase.CONTRACT, NONE),
     K.CREATE_INDEX: ({}, Phase.EXPAND, LOCKING),
     K.DROP_INDEX: ({}, Phase.CONTRACT, LOCKING),
     K.ADD_CONSTRAINT: ({"constraint_type": ConstraintType.UNKNOWN}, Phase.EXPAND, LOCKING),

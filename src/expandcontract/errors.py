@@ -14,10 +14,14 @@ class ConfigError(ExpandContractError):
 class RevisionLoadError(ExpandContractError):
     """A revision file cannot be loaded at all (syntax error, broken graph)."""
 
-    def __init__(self, message: str, failing_import: str | None = None) -> None:
+    def __init__(
+        self, message: str, failing_import: str | None = None, cause: str = "", line: int = 0
+    ) -> None:
         super().__init__(message)
-        # the revision file whose module-level code raised, when that is the cause
+        # when a revision file's module-level code raised: the file, the error ("Type: text"), the line
         self.failing_import = failing_import
+        self.cause = cause
+        self.line = line
 
 
 class LayoutError(ExpandContractError):

@@ -65,22 +65,33 @@ class _Call:
         return self.batch_table if self.batch_table is not None else self.text(index, keyword)
 
 
-def _column_call(node: ast.expr | None) -> tuple[str | None, bool, bool]:
-    """(name, nullable, has server default) of a literal `sa.Column(...)` call."""
+@dataclass(frozen=True)
+class _ColumnCall:
+    name: str | None = None
+    nullable: bool = True
+    default: bool = False
+    generated: bool = False  # Identity(), Computed(), or an autoincrement integer primary key (SERIAL)
+
+
+def _column_call(node: ast.expr | None) -> _ColumnCall:
+    """What a literal `sa.Column(...)` call says about the column."""
     if not isinstance(node, ast.Call):
-        return None, True, False
+        return _ColumnCall()
     name = None
     if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
         name = node.args[0].value
-    nullable, default = True, False
-    for kw in node.keywords:
-        if kw.arg == "nullable" and isinstance(kw.value, ast.Constant):
-            nullable = bool(kw.value.value)
-        if kw.arg == "primary_key" and isinstance(kw.value, ast.Constant) and kw.value.value:
-            nullable = False
-        if kw.arg == "server_default":
-            default = not (isinstance(kw.value, ast.Constant) and kw.value.value is None)
-    return name, nullable, default
+    options = {kw.arg: kw.value for kw in node.keywords if kw.arg}
+    primary = _constant(options.get("primary_key")) is True
+    nullable = _constant(options.get("nullable"), not primary) is not False
+    default = "server_default" in options and _constant(options["server_default"], "set") is not None
+    callees = {_callee(arg.func) for arg in node.args if isinstance(arg, ast.Call)}
+    integer = any("Integer" in ast.unparse(arg) for arg in node.args[1:2])
+    serial = primary and integer and _constant(options.get("autoincrement"), True) is not False
+    return _ColumnCall(name, nullable, default, generated=serial or bool(callees & {"Identity", "Computed"}))
+
+
+def _constant(node: ast.expr | None, missing: object = None) -> object:
+    return node.value if isinstance(node, ast.Constant) else missing
 
 
 def _sql_literal(node: ast.expr | None) -> str | None:
@@ -108,13 +119,21 @@ _CONSTRUCTS = {
 }
 
 
+def _construct(node: ast.expr | None) -> ChangeKind | None:
+    """What a SQLAlchemy construct does, also when chained: `sa.update(t).where(...).values(...)`."""
+    while isinstance(node, ast.Call):
+        kind = _CONSTRUCTS.get(_callee(node.func) or "")
+        if kind is not None:
+            return kind
+        node = node.func.value if isinstance(node.func, ast.Attribute) else None
+    return None
+
+
 def _execute(call: _Call) -> list[Change]:
     statement = call.arg(0, "sqltext")
     sql = _sql_literal(statement)
     if sql is None:
-        construct = (
-            _CONSTRUCTS.get(_callee(statement.func) or "") if isinstance(statement, ast.Call) else None
-        )
+        construct = _construct(statement)
         if construct is not None:
             return [
                 call.change(construct, detail="SQLAlchemy construct; its details are not read from source")
@@ -128,14 +147,15 @@ def _execute(call: _Call) -> list[Change]:
 
 def _add_column(call: _Call) -> list[Change]:
     s = call.shift()
-    name, nullable, default = _column_call(call.arg(1 - s, "column"))
+    column = _column_call(call.arg(1 - s, "column"))
     return [
         call.change(
             ChangeKind.ADD_COLUMN,
             table=call.table(0, "table_name"),
-            column=name,
-            nullable=nullable,
-            default="<default>" if default else None,
+            column=column.name,
+            nullable=column.nullable,
+            default="<default>" if column.default else None,
+            generated=column.generated,
         )
     ]
 
@@ -279,6 +299,12 @@ _NEUTRAL = frozenset(
         "implementation_for",
         "register_operation",
         "run_async",
+        "autocommit_block",
+        "begin_transaction",
+        "get_current_heads",
+        "get_current_revision",
+        "is_offline_mode",
+        "get_x_argument",
     }
 )
 
@@ -333,11 +359,24 @@ class _Walker:
         helper = self.helpers.get(name or "")
         if helper is None or helper.name in self._inside:
             return
+        # a helper handed `op` (or a batch_op) calls operations through its own parameter name
+        params = [a.arg for a in helper.args.posonlyargs + helper.args.args]
+        passed = list(zip(params, node.args, strict=False)) + [
+            (k.arg, k.value) for k in node.keywords if k.arg
+        ]
+        aliases = {p for p, arg in passed if isinstance(arg, ast.Name) and arg.id in self.op_names}
+        inner_batch = {
+            **batch,
+            **{p: batch[arg.id] for p, arg in passed if isinstance(arg, ast.Name) and arg.id in batch},
+        }
         self._inside.add(helper.name)
+        added = aliases - self.op_names
+        self.op_names |= added
         try:
-            self.walk(helper.body, batch, in_transaction)
+            self.walk(helper.body, inner_batch, in_transaction)
         finally:
             self._inside.discard(helper.name)
+            self.op_names -= added
 
     def _call(self, node: ast.Call, batch: dict[str, str], in_transaction: bool) -> None:
         func = node.func
@@ -359,10 +398,20 @@ class _Walker:
         receiver = _receiver(func.value)
         name = func.attr
         is_op = receiver in self.op_names or receiver in batch
-        if not is_op and name != "execute":
-            return  # not an operation; any .execute() counts (conn.execute(...) runs SQL too)
         if name in _NEUTRAL:
             return
+        if not is_op and name != "execute":
+            if root in self.op_names:  # op.get_context().impl.drop_column(...): below the operations
+                self.changes.append(
+                    Change(
+                        kind=ChangeKind.OPAQUE,
+                        location=Location(self.path, node.lineno),
+                        in_transaction=in_transaction,
+                        operation=ast.unparse(func),
+                        detail=f"{ast.unparse(func)}() works below Alembic's operations: not read",
+                    )
+                )
+            return  # not an operation; any .execute() counts (conn.execute(...) runs SQL too)
         call = _Call(
             name=name,
             args=list(node.args),
@@ -382,9 +431,9 @@ class _Walker:
 
 
 def _root_name(node: ast.expr) -> str | None:
-    """`utils` for `utils.helpers.create_table`, `create_table` for `create_table`."""
-    while isinstance(node, ast.Attribute):
-        node = node.value
+    """`utils` for `utils.helpers.create_table`, `op` for `op.get_context().impl.drop_column`."""
+    while isinstance(node, ast.Attribute | ast.Call):
+        node = node.value if isinstance(node, ast.Attribute) else node.func
     return node.id if isinstance(node, ast.Name) else None
 
 

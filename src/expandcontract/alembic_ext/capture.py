@@ -307,7 +307,10 @@ def capture_revision(project: AlembicProject, script: Script, info: RevisionInfo
     path = os.path.realpath(info.path)
     loaded = os.path.realpath(script.path)  # a stand-in copy when the file itself fails at import
     stand_ins = stand_in_globals(vars(script.module))
-    stand_in_names = sorted(set(stand_ins.values()))
+    # a stand-in revision (its file fails when imported) lists what the file imports in vain
+    stand_in_names = sorted(
+        {*stand_ins.values(), *getattr(script.module, "__expandcontract_stand_ins__", ())}
+    )
     recorder = _Recorder(path=loaded)
     output = _Output(recorder.emitted)
     bind = OfflineBind(recorder.record_statement)

@@ -217,7 +217,12 @@ def _load_error(exc: BaseException, script: ScriptDirectory) -> RevisionLoadErro
         )
     where = f"{frames[-1].filename}:{frames[-1].lineno}"
     message = f"{where}: revision file fails to import ({type(exc).__name__}: {detail})"
-    return RevisionLoadError(message, failing_import=str(Path(frames[0].filename).resolve()))
+    return RevisionLoadError(
+        message,
+        failing_import=str(Path(frames[0].filename).resolve()),
+        cause=f"{type(exc).__name__}: {detail}",
+        line=frames[-1].lineno or 0,
+    )
 
 
 def history_of(script: ScriptDirectory, original: Callable[[str], str] = str) -> History:
@@ -235,8 +240,10 @@ def history_of(script: ScriptDirectory, original: Callable[[str], str] = str) ->
 
 
 _IDENTIFIERS = ("revision", "down_revision", "branch_labels", "depends_on")
-_STAND_IN_REVISION = """\"\"\"{doc}\"\"\"
+_STAND_IN_REVISION = """{doc!r}
 # written by expandcontract: the revision file fails when imported, so it is read from its source
+
+__expandcontract_stand_ins__ = {stand_ins!r}
 
 revision = {revision}
 down_revision = {down_revision}
@@ -249,7 +256,7 @@ def upgrade():
 """
 
 
-def _stand_in_revision(path: Path, reason: str) -> str:
+def _stand_in_revision(path: Path, cause: str, line: int) -> str:
     """A revision with the same identity as `path` whose upgrade() says why it cannot run."""
     tree = ast.parse(path.read_bytes(), filename=str(path))
     values = {name: "None" for name in _IDENTIFIERS}
@@ -271,10 +278,27 @@ def _stand_in_revision(path: Path, reason: str) -> str:
             values[target.id] = repr(labels) if target.id == "branch_labels" and labels else "None"
     if values["revision"] == "None":
         raise RevisionLoadError(
-            f"{path}: {reason}; its revision id is not a literal either, so it cannot be read"
+            f"{path}:{line}: {FAILS_AT_IMPORT} ({cause}) and its revision id is not a literal"
         )
     doc = (ast.get_docstring(tree) or "").splitlines()[0:1]
-    return _STAND_IN_REVISION.format(doc=(doc[0] if doc else "").replace('"', "'"), reason=reason, **values)
+    missing = _uninstalled_imports(tree)
+    reason = f"{FAILS_AT_IMPORT} ({cause}) at line {line}"
+    if missing and ("_StandIn" in cause or "stand_in" in cause):
+        # the error names our stand-in class; say what is missing instead
+        error_type = cause.split(":", 1)[0]
+        reason = (
+            f"{FAILS_AT_IMPORT}: it needs {', '.join(missing)}, not installed ({error_type}) at line {line}"
+        )
+    return _STAND_IN_REVISION.format(
+        doc=doc[0] if doc else "", reason=reason, stand_ins=tuple(missing), **values
+    )
+
+
+def _uninstalled_imports(tree: ast.Module) -> list[str]:
+    """The modules a revision imports that were served as stand-ins (it imported them before failing)."""
+    names = [a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names]
+    names += [n.module for n in tree.body if isinstance(n, ast.ImportFrom) and n.module and not n.level]
+    return sorted({name for name in names if stand_in_name(sys.modules.get(name)) is not None})
 
 
 def _with_stand_ins(
@@ -310,10 +334,7 @@ def _with_stand_ins(
     while error.failing_import is not None and original(error.failing_import) not in replaced:
         failing = original(error.failing_import)
         replaced.add(failing)
-        detail = str(error).split(": revision file fails to import (", 1)[-1].rstrip(")")
-        line = str(error).split(": revision file fails to import", 1)[0].rsplit(":", 1)[-1]
-        reason = f"{FAILS_AT_IMPORT} ({detail}) at line {line}"
-        stand_in = _stand_in_revision(Path(failing), reason)
+        stand_in = _stand_in_revision(Path(failing), error.cause, error.line)
         for copy in copies_of(failing):
             copy.write_text(stand_in, encoding="utf-8")
         stand_in_script = ScriptDirectory(

@@ -484,10 +484,16 @@ def _set(ctx: _Context, node: exp.Expr) -> list[Change]:
     return out
 
 
+def _and_chain(tokens: Sequence[Token]) -> bool:
+    """`... AND CHAIN` (sqlglot keeps it for COMMIT only), not `AND NO CHAIN`."""
+    words = _words(tokens)
+    return words[-2:] == ["AND", "CHAIN"]
+
+
 def _transaction(word: str) -> Callable[[_Context, exp.Expr], list[Change]]:
     def handler(ctx: _Context, node: exp.Expr) -> list[Change]:
-        # COMMIT AND CHAIN opens the next transaction at once; ROLLBACK TO SAVEPOINT stays inside
-        if node.args.get("chain"):
+        # COMMIT/ROLLBACK AND CHAIN open the next transaction at once; ROLLBACK TO SAVEPOINT stays inside
+        if node.args.get("chain") or _and_chain(ctx.statement.tokens):
             return [ctx.change(ChangeKind.TRANSACTION_CONTROL, detail=f"{word} and chain")]
         if node.args.get("savepoint"):
             return [ctx.change(ChangeKind.TRANSACTION_CONTROL, detail=f"{word} to savepoint")]
@@ -582,7 +588,8 @@ def _recognise(ctx: _Context, tokens: Sequence[Token]) -> list[Change] | None:
     if head == "START" and words[1:2] == ["TRANSACTION"]:
         return [ctx.change(ChangeKind.TRANSACTION_CONTROL, detail="begin")]
     if head == "ABORT":
-        return [ctx.change(ChangeKind.TRANSACTION_CONTROL, detail="rollback")]
+        chained = " and chain" if _and_chain(tokens) else ""
+        return [ctx.change(ChangeKind.TRANSACTION_CONTROL, detail=f"rollback{chained}")]
     if head in {"SAVEPOINT", "RELEASE"}:
         return [ctx.change(ChangeKind.TRANSACTION_CONTROL, detail=head.lower())]
     if head in {"RESET", "DISCARD"}:
