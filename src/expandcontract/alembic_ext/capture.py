@@ -11,7 +11,9 @@ from __future__ import annotations
 import inspect
 import io
 import os
+import signal
 import sys
+import threading
 import tokenize
 import types
 from collections.abc import Callable, Iterator
@@ -289,12 +291,41 @@ def _changes(
     return out, tuple(reads)
 
 
+REVISION_SECONDS = 10.0  # offline, upgrade() runs no SQL: anything slower is looping on missing values
+
+
+class RevisionTooSlow(Exception):
+    """upgrade() did not finish offline in time (e.g. a loop over values a stand-in cannot give)."""
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the block after `seconds` with RevisionTooSlow (main thread on Unix; else no limit)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def interrupt(signum: int, frame: types.FrameType | None) -> None:
+        raise RevisionTooSlow(f"did not finish within {seconds:g} s offline")
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _failure_reason(exc: BaseException, path: str, stand_ins: list[str]) -> str:
     lines = [frame.lineno for frame in frames_in(exc, [Path(path)])]
     where = f" (line {lines[-1]})" if lines else ""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     if message.startswith(FAILS_AT_IMPORT):
         return message
+    if isinstance(exc, RevisionTooSlow):
+        missing = f"; it may be looping on {', '.join(stand_ins)} (not installed)" if stand_ins else ""
+        return f"{message}{missing}{where}"
     if isinstance(exc, sa_exc.NoInspectionAvailable) or "OfflineBind" in message:
         return f"needs a live database (reflection or an ORM session on op.get_bind()){where}"
     if stand_ins and ("stand_in" in message or "StandIn" in message):
@@ -329,7 +360,8 @@ def capture_revision(project: AlembicProject, script: Script, info: RevisionInfo
             upgrade = getattr(script.module, "upgrade", None)
             if upgrade is None:
                 raise AttributeError("the revision defines no upgrade() function")
-            upgrade()
+            with _time_limit(REVISION_SECONDS):
+                upgrade()
         except (Exception, SystemExit) as exc:
             source = _read(path)
             return CapturedRevision(

@@ -17,6 +17,7 @@ from alembic.operations import ops
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.schema import Computed, DefaultClause, FetchedValue, Identity
 
+from expandcontract.alembic_ext.stubs import stand_in_name
 from expandcontract.model import Change, ChangeKind, ConstraintType, Location
 from expandcontract.sql import changes_from_sql, is_volatile_default
 
@@ -31,6 +32,11 @@ class OpContext:
     dialect: Dialect
 
     def change(self, kind: ChangeKind, operation: ops.MigrateOperation, **fields: Any) -> Change:
+        for key in ("table", "schema", "column", "name", "new_name"):
+            if fields.get(key) is not None and not isinstance(fields[key], str):
+                fields[key] = _text(fields[key])
+        if "columns" in fields:
+            fields["columns"] = tuple(_text(c) for c in fields["columns"])
         return Change(
             kind=kind,
             location=self.location,
@@ -48,6 +54,14 @@ class OpContext:
             self.sql, dialect=self.dialect.name, location=self.location, in_transaction=self.in_transaction
         )
         return [_with_operation(c, name) for c in found]
+
+
+def _text(value: object) -> str:
+    """A name as text; one read through a stand-in (an app constant) says so: <myapp.models.TABLE>."""
+    if isinstance(value, str):
+        return value
+    stood_in = stand_in_name(value)
+    return f"<{stood_in}>" if stood_in else str(value)
 
 
 def _with_operation(change: Change, name: str) -> Change:

@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 findings (check violations, a contract revision the gat
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
+DEBUG_ENV = "EXPANDCONTRACT_DEBUG"
 
 
 class ExpandContractGroup(click.Group):
@@ -41,6 +43,19 @@ class ExpandContractGroup(click.Group):
             ctx.exit(EXIT_FINDINGS)
         except ExpandContractError as exc:
             click.echo(f"expandcontract: error: {exc}", err=True)
+            ctx.exit(EXIT_ERROR)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            # a bug of ours: still one line, unless asked for the traceback
+            if os.environ.get(DEBUG_ENV):
+                raise
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            click.echo(
+                f"expandcontract: internal error: {type(exc).__name__}: {detail} "
+                f"(rerun with {DEBUG_ENV}=1 for the traceback, and please report it)",
+                err=True,
+            )
             ctx.exit(EXIT_ERROR)
 
 

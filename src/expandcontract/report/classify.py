@@ -64,7 +64,7 @@ def to_json(results: Sequence[RevisionClassification]) -> str:
             for r in results
         ],
     }
-    return json.dumps(doc, indent=2)
+    return json.dumps(doc, indent=2, default=str)  # default: never fail on an odd value from user code
 
 
 def _change_line(item: ClassifiedChange, declared: str) -> str:
