@@ -31,7 +31,8 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (
         EXIT_ERROR,
         "Usage, configuration or runtime error: one line on stderr (`expandcontract: error: ...`). "
-        "Wrong options and arguments also exit 2.",
+        "Wrong options and arguments also exit 2. A bug in expandcontract itself is one line too "
+        "(`expandcontract: internal error: ...`); set `EXPANDCONTRACT_DEBUG=1` to see its traceback.",
     ),
     (
         EXIT_EXPAND_PENDING,
