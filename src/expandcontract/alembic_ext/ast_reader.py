@@ -378,19 +378,24 @@ class _Walker:
             self._inside.discard(helper.name)
             self.op_names -= added
 
+    def _opaque(self, node: ast.Call, in_transaction: bool, why: str) -> None:
+        called = ast.unparse(node.func)
+        self.changes.append(
+            Change(
+                kind=ChangeKind.OPAQUE,
+                location=Location(self.path, node.lineno),
+                in_transaction=in_transaction,
+                operation=called,
+                detail=f"calls {called}() {why}",
+            )
+        )
+
     def _call(self, node: ast.Call, batch: dict[str, str], in_transaction: bool) -> None:
         func = node.func
         root = _root_name(func)
         if root is not None and root in self.stand_ins:
-            self.changes.append(
-                Change(
-                    kind=ChangeKind.OPAQUE,
-                    location=Location(self.path, node.lineno),
-                    in_transaction=in_transaction,
-                    operation=ast.unparse(func),
-                    detail=f"calls {ast.unparse(func)}() from a module that is not installed: "
-                    "what it changes is unknown",
-                )
+            self._opaque(
+                node, in_transaction, "from a module that is not installed: what it changes is unknown"
             )
             return
         if not isinstance(func, ast.Attribute):
@@ -402,15 +407,7 @@ class _Walker:
             return
         if not is_op and name != "execute":
             if root in self.op_names:  # op.get_context().impl.drop_column(...): below the operations
-                self.changes.append(
-                    Change(
-                        kind=ChangeKind.OPAQUE,
-                        location=Location(self.path, node.lineno),
-                        in_transaction=in_transaction,
-                        operation=ast.unparse(func),
-                        detail=f"{ast.unparse(func)}() works below Alembic's operations: not read",
-                    )
-                )
+                self._opaque(node, in_transaction, "below Alembic's operations: not read from source")
             return  # not an operation; any .execute() counts (conn.execute(...) runs SQL too)
         call = _Call(
             name=name,
