@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import tokenize
 import types
 from collections.abc import Callable, Iterator
@@ -85,38 +86,32 @@ class _Recorder:
     timeline: list[_Recorded] = field(default_factory=list)
     _open: list[_Recorded] = field(default_factory=list)
     _same_file: dict[str, bool] = field(default_factory=dict)
-    _routing: _Kind | None = None  # while set, output is recorded as this kind (or dropped: see `dropping`)
-    _dropping: bool = False
+    _alembic_output: bool = False
 
     def emitted(self, text: str) -> None:
-        if self._dropping or not text:
+        if not text:
+            return
+        if self._alembic_output:  # checked first: a custom operation may open an autocommit block too
+            self.timeline.append(_Recorded(kind=_Kind.ALEMBIC, line=0, sql=text))
             return
         if self._open:
             self._open[-1].sql += text
             return
-        kind = self._routing or _Kind.EMITTED
-        line = 0 if kind is _Kind.ALEMBIC else self.caller_line()
+        line = self.caller_line()
         last = self.timeline[-1] if self.timeline else None
-        if last is not None and last.kind is kind and last.line == line and kind is not _Kind.OPERATION:
+        if last is not None and last.kind is _Kind.EMITTED and last.line == line:
             last.sql += text
         else:
-            self.timeline.append(_Recorded(kind=kind, line=line, sql=text))
+            self.timeline.append(_Recorded(kind=_Kind.EMITTED, line=line, sql=text))
 
     @contextmanager
-    def routed(self, kind: _Kind) -> Iterator[None]:
-        self._routing = kind
+    def alembic_output(self) -> Iterator[None]:
+        """What Alembic writes in this block is its own (autocommit_block's COMMIT and BEGIN)."""
+        self._alembic_output = True
         try:
             yield
         finally:
-            self._routing = None
-
-    @contextmanager
-    def dropping(self) -> Iterator[None]:
-        self._dropping = True
-        try:
-            yield
-        finally:
-            self._dropping = False
+            self._alembic_output = False
 
     def caller_line(self) -> int:
         """The line in the revision file that made the operation: the innermost frame there that is
@@ -227,22 +222,18 @@ def _batch_alter_table(
 @contextmanager
 def _recorded_autocommit_block(context: MigrationContext, recorder: _Recorder) -> Iterator[None]:
     """`autocommit_block()`, with Alembic's own COMMIT and BEGIN around it recorded as such."""
-    block = _plain_autocommit_block(context)
-    with recorder.routed(_Kind.ALEMBIC):
+    block = type(context).autocommit_block(context)  # the class's own: the instance's is this wrapper
+    with recorder.alembic_output():
         block.__enter__()
     try:
         yield
     except BaseException:
-        with recorder.routed(_Kind.ALEMBIC):
+        with recorder.alembic_output():
             if not block.__exit__(*sys.exc_info()):
                 raise
     else:
-        with recorder.routed(_Kind.ALEMBIC):
+        with recorder.alembic_output():
             block.__exit__(None, None, None)
-
-
-def _plain_autocommit_block(context: MigrationContext) -> Any:
-    return type(context).autocommit_block(context)
 
 
 def capturing_operations(context: MigrationContext, recorder: _Recorder) -> Operations:
@@ -294,7 +285,7 @@ def _changes(
 REVISION_SECONDS = 10.0  # offline, upgrade() runs no SQL: anything slower is looping on missing values
 
 
-class RevisionTooSlow(Exception):
+class RevisionTooSlow(BaseException):  # not an Exception: a revision's `except Exception` must not swallow it
     """upgrade() did not finish offline in time (e.g. a loop over values a stand-in cannot give)."""
 
 
@@ -308,13 +299,18 @@ def _time_limit(seconds: float) -> Iterator[None]:
     def interrupt(signum: int, frame: types.FrameType | None) -> None:
         raise RevisionTooSlow(f"did not finish within {seconds:g} s offline")
 
+    outer_delay, outer_interval = signal.getitimer(signal.ITIMER_REAL)  # e.g. a test runner's timeout
+    started = time.monotonic()
     previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.5)  # and again, should the first be swallowed
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer_delay:
+            remaining = max(outer_delay - (time.monotonic() - started), 0.001)
+            signal.setitimer(signal.ITIMER_REAL, remaining, outer_interval)
 
 
 def _failure_reason(exc: BaseException, path: str, stand_ins: list[str]) -> str:
@@ -362,7 +358,7 @@ def capture_revision(project: AlembicProject, script: Script, info: RevisionInfo
                 raise AttributeError("the revision defines no upgrade() function")
             with _time_limit(REVISION_SECONDS):
                 upgrade()
-        except (Exception, SystemExit) as exc:
+        except (Exception, SystemExit, RevisionTooSlow) as exc:
             source = _read(path)
             return CapturedRevision(
                 info=info,
