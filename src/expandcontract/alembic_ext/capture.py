@@ -8,6 +8,7 @@ is read from its AST instead and says why.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import io
 import os
@@ -37,7 +38,7 @@ from expandcontract.alembic_ext.ast_reader import read_revision_ast
 from expandcontract.alembic_ext.offline_bind import OfflineBind
 from expandcontract.alembic_ext.op_changes import OpContext, changes_of
 from expandcontract.alembic_ext.project import FAILS_AT_IMPORT, AlembicProject, frames_in
-from expandcontract.alembic_ext.stubs import stand_in_globals
+from expandcontract.alembic_ext.stubs import mentions_stand_in, stand_in_globals
 from expandcontract.model import (
     CapturedOperation,
     CapturedRevision,
@@ -324,7 +325,7 @@ def _failure_reason(exc: BaseException, path: str, stand_ins: list[str]) -> str:
         return f"{message}{missing}{where}"
     if isinstance(exc, sa_exc.NoInspectionAvailable) or "OfflineBind" in message:
         return f"needs a live database (reflection or an ORM session on op.get_bind()){where}"
-    if stand_ins and ("stand_in" in message or "StandIn" in message):
+    if stand_ins and mentions_stand_in(message):
         return f"needs {', '.join(stand_ins)}, which is not installed ({type(exc).__name__}){where}"
     return f"{type(exc).__name__}: {message}{where}" if message else f"{type(exc).__name__}{where}"
 
@@ -333,7 +334,7 @@ def capture_revision(project: AlembicProject, script: Script, info: RevisionInfo
     """Run one revision's upgrade() offline for the project's dialect; fall back to its AST."""
     path = os.path.realpath(info.path)
     loaded = os.path.realpath(script.path)  # a stand-in copy when the file itself fails at import
-    stand_ins = stand_in_globals(vars(script.module))
+    stand_ins = stand_in_globals(vars(script.module), own=_defined_names(path))
     # a stand-in revision (its file fails when imported) lists what the file imports in vain
     stand_in_names = sorted(
         {*stand_ins.values(), *getattr(script.module, "__expandcontract_stand_ins__", ())}
@@ -403,6 +404,16 @@ def _unreached(ran: list[Change], read: list[Change], note: str) -> list[Change]
         for c in read
         if c.location.line not in reached and c.kind is not ChangeKind.QUERY
     ]
+
+
+def _defined_names(path: str) -> frozenset[str]:
+    """Functions and classes the revision file defines at module level."""
+    try:
+        tree = ast.parse(_read(path), filename=path)
+    except (SyntaxError, ValueError, OSError):
+        return frozenset()
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return frozenset(node.name for node in tree.body if isinstance(node, kinds))
 
 
 def _read(path: str) -> str:

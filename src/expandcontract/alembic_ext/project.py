@@ -11,6 +11,7 @@ import contextlib
 import io
 import os
 import shutil
+import site
 import sys
 import tempfile
 import traceback
@@ -25,7 +26,7 @@ from alembic.config import Config
 from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 
-from expandcontract.alembic_ext.stubs import stand_in_name
+from expandcontract.alembic_ext.stubs import mentions_stand_in, phase_label, stand_in_name
 from expandcontract.errors import ConfigError, RevisionLoadError
 from expandcontract.history import PHASE_LABELS, History, build_history
 from expandcontract.model import DeclaredPhase, RevisionInfo
@@ -160,11 +161,7 @@ def _labels(value: object) -> tuple[str, ...]:
     items = list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
     for item in items:
         name = stand_in_name(item)
-        if name is None:
-            labels.append(str(item))
-            continue
-        last = name.rsplit(".", 1)[-1].lower()
-        labels.append(next((label for label in PHASE_LABELS if label in last), name))
+        labels.append(str(item) if name is None else phase_label(name) or name)
     return tuple(labels)
 
 
@@ -256,34 +253,66 @@ def upgrade():
 """
 
 
+def _static_value(node: ast.expr, known: dict[str, object]) -> object:
+    """A value computed from literals and names bound to literals earlier in the file ("a" + B,
+    ("x",) + EXTRA); ValueError for anything else."""
+    if isinstance(node, ast.Name) and node.id in known:
+        return known[node.id]
+    if isinstance(node, ast.Tuple | ast.List):
+        return tuple(_static_value(e, known) for e in node.elts)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _static_value(node.left, known), _static_value(node.right, known)
+        if isinstance(left, str | tuple) and type(left) is type(right):
+            return left + right  # type: ignore[operator]
+        raise ValueError("not a literal sum")
+    return ast.literal_eval(node)
+
+
+def _module_assignments(body: list[ast.stmt]) -> Iterator[tuple[str, ast.expr]]:
+    """(name, value) of simple module-level assignments, in order, also inside if/try blocks."""
+    for node in body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            yield node.targets[0].id, node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            yield node.target.id, node.value
+        elif isinstance(node, ast.If | ast.Try):
+            for block in (node.body, node.orelse, getattr(node, "finalbody", [])):
+                yield from _module_assignments(block)
+
+
+def _identity(path: Path, tree: ast.Module, cause: str, line: int) -> dict[str, str]:
+    """The revision identifiers of a file that cannot be imported, as Python source; RevisionLoadError
+    when one of them cannot be read statically (guessing would change the graph)."""
+    known: dict[str, object] = {}
+    values = {name: "None" for name in _IDENTIFIERS}
+    for name, node in _module_assignments(tree.body):
+        try:
+            known[name] = _static_value(node, known)
+        except ValueError:
+            if name not in _IDENTIFIERS:
+                continue  # some other module constant: only the identifiers matter
+            label = phase_label(ast.unparse(node)) if name == "branch_labels" else None
+            if label is None:
+                raise RevisionLoadError(
+                    f"{path}:{line}: {FAILS_AT_IMPORT} ({cause}), and its `{name}` cannot be read without "
+                    "running it; make the file importable"
+                ) from None
+            known[name] = (label,)
+        if name in _IDENTIFIERS:
+            values[name] = repr(known[name])
+    if values["revision"] == "None":
+        raise RevisionLoadError(f"{path}:{line}: {FAILS_AT_IMPORT} ({cause}) and it names no revision id")
+    return values
+
+
 def _stand_in_revision(path: Path, cause: str, line: int) -> str:
     """A revision with the same identity as `path` whose upgrade() says why it cannot run."""
     tree = ast.parse(path.read_bytes(), filename=str(path))
-    values = {name: "None" for name in _IDENTIFIERS}
-    for node in tree.body:
-        target = (
-            node.targets[0]
-            if isinstance(node, ast.Assign) and len(node.targets) == 1
-            else (node.target if isinstance(node, ast.AnnAssign) else None)
-        )
-        value = getattr(node, "value", None)
-        if not isinstance(target, ast.Name) or target.id not in _IDENTIFIERS or value is None:
-            continue
-        try:
-            values[target.id] = repr(ast.literal_eval(value))
-        except ValueError:
-            # a constant from a module: a phase label when its name says so (cli.EXPAND_BRANCH)
-            text = ast.unparse(value).lower()
-            labels = tuple(label for label in PHASE_LABELS if label in text)
-            values[target.id] = repr(labels) if target.id == "branch_labels" and labels else "None"
-    if values["revision"] == "None":
-        raise RevisionLoadError(
-            f"{path}:{line}: {FAILS_AT_IMPORT} ({cause}) and its revision id is not a literal"
-        )
+    values = _identity(path, tree, cause, line)
     doc = (ast.get_docstring(tree) or "").splitlines()[0:1]
     missing = _uninstalled_imports(tree)
     reason = f"{FAILS_AT_IMPORT} ({cause}) at line {line}"
-    if missing and ("_StandIn" in cause or "stand_in" in cause):
+    if missing and mentions_stand_in(cause):
         # the error names our stand-in class; say what is missing instead
         error_type = cause.split(":", 1)[0]
         reason = (
@@ -352,8 +381,8 @@ def _with_stand_ins(
 
 def _refuse_hidden_revisions(script: ScriptDirectory) -> None:
     """No revisions, but Python files in subfolders: a missing recursive setting, not an empty history."""
-    for location in script.version_locations or [str(Path(script.dir) / "versions")]:
-        nested = sorted(p for p in Path(location).glob("*/**/*.py") if "__pycache__" not in p.parts)
+    for location in _locations(script):
+        nested = sorted(p for p in location.glob("*/**/*.py") if "__pycache__" not in p.parts)
         if nested:
             raise ConfigError(
                 f"{location}: no revision files directly here, but {len(nested)} in subfolders "
@@ -421,7 +450,8 @@ def reading_session(settings: Settings) -> Iterator[None]:
 def project_imports(settings: Settings) -> Iterator[None]:
     """Leave the process as it was: `sys.path` restored, and the project's own modules (its app,
     its env.py helpers) forgotten, so another project read in the same process imports its own."""
-    folder = str(settings.alembic_dir)
+    folder = settings.alembic_dir.resolve()
+    installed = [Path(p).resolve() for p in {sys.prefix, sys.base_prefix, *site.getsitepackages()}]
     saved_path = list(sys.path)
     before = set(sys.modules)
     try:
@@ -429,8 +459,12 @@ def project_imports(settings: Settings) -> Iterator[None]:
     finally:
         sys.path[:] = saved_path
         for name in set(sys.modules) - before:
-            origin = getattr(sys.modules[name], "__file__", None) or ""
-            if origin.startswith(folder):
+            origin = getattr(sys.modules[name], "__file__", None)
+            if not origin:
+                continue
+            where = Path(origin).resolve()
+            # the project's own code, not what is installed (a .venv may live inside the project)
+            if where.is_relative_to(folder) and not any(where.is_relative_to(p) for p in installed):
                 del sys.modules[name]
         for entry in [k for k in sys.path_importer_cache if not os.path.isabs(k)]:
             del sys.path_importer_cache[entry]  # finders cached for "." belong to the old working folder

@@ -56,6 +56,18 @@ class _StandInMeta(type):
     def __contains__(cls, item: Any) -> bool:
         return False
 
+    def __enter__(cls) -> Any:
+        return cls
+
+    def __exit__(cls, *exc: object) -> None:
+        return None
+
+    def __str__(cls) -> str:  # f"{app.PREFIX}_users" reads as <myapp.PREFIX>_users, not a class repr
+        return f"<{cls.__qualname__}>"
+
+    def __format__(cls, spec: str) -> str:
+        return str(cls)
+
     def _same(cls, *other: Any) -> Any:
         return cls
 
@@ -77,9 +89,25 @@ def stand_in_name(value: Any) -> str | None:
     return None
 
 
-def stand_in_globals(namespace: dict[str, Any]) -> dict[str, str]:
-    """A module's global names that are stand-ins, with what each stands for."""
-    return {key: name for key, value in namespace.items() if (name := stand_in_name(value)) is not None}
+def stand_in_globals(namespace: dict[str, Any], own: frozenset[str] = frozenset()) -> dict[str, str]:
+    """A module's global names that are stand-ins, with what each stands for. Names in `own` (what
+    the file defines itself: a helper wrapped by a stand-in decorator) are the file's, not stand-ins."""
+    return {
+        key: name
+        for key, value in namespace.items()
+        if key not in own and (name := stand_in_name(value)) is not None
+    }
+
+
+def mentions_stand_in(text: str) -> bool:
+    """Whether an error message is about one of our stand-ins (so: about something not installed)."""
+    return "_StandIn" in text or "expandcontract.stand_in" in text
+
+
+def phase_label(text: str) -> str | None:
+    """`expand` or `contract` when a name says so (Neutron's `cli.EXPAND_BRANCH`), else None."""
+    last = text.rsplit(".", 1)[-1].lower()
+    return next((label for label in ("expand", "contract") if label in last), None)
 
 
 def stand_in(name: str) -> type:
