@@ -10,7 +10,6 @@ import configparser
 import contextlib
 import io
 import os
-import shutil
 import site
 import sys
 import tempfile
@@ -199,8 +198,8 @@ def frames_in(exc: BaseException, roots: Iterable[Path]) -> list[traceback.Frame
     ]
 
 
-def _load_error(exc: BaseException, script: ScriptDirectory) -> RevisionLoadError:
-    roots = [Path(script.dir).resolve(), *_locations(script)]
+def _load_error(exc: BaseException, script: ScriptDirectory, also: Iterable[Path] = ()) -> RevisionLoadError:
+    roots = [Path(script.dir).resolve(), *_locations(script), *also]
     if isinstance(exc, SyntaxError):
         where = f"{exc.filename}:{exc.lineno}" if exc.filename else str(roots[0])
         return RevisionLoadError(f"{where}: syntax error in revision file ({exc.msg}); fix the file")
@@ -222,17 +221,20 @@ def _load_error(exc: BaseException, script: ScriptDirectory) -> RevisionLoadErro
     )
 
 
-def history_of(script: ScriptDirectory, original: Callable[[str], str] = str) -> History:
+def history_of(
+    script: ScriptDirectory, original: Callable[[str], str] = str, also_user_code: Iterable[Path] = ()
+) -> History:
     """Load every revision of a script directory and build the history; one-line errors.
 
-    `original` maps a loaded file's path to the path to report (for stand-in copies)."""
+    `original` maps a loaded file's path to the path to report, and `also_user_code` names more
+    folders of revision files (both for a stand-in mirror)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Alembic warns before raising on a broken graph; we say it once
             revisions = list(script.walk_revisions())
         infos = [_revision_info(script, rev, original) for rev in reversed(revisions)]
     except Exception as exc:
-        raise _load_error(exc, script) from exc
+        raise _load_error(exc, script, also_user_code) from exc
     return build_history(infos)
 
 
@@ -330,50 +332,65 @@ def _uninstalled_imports(tree: ast.Module) -> list[str]:
     return sorted({name for name in names if stand_in_name(sys.modules.get(name)) is not None})
 
 
+def _mirror(source: Path, target: Path) -> None:
+    """`target` mirrors the folder tree `source`, every file a symlink to the original (so healthy
+    revisions load from where they are, and `__file__` next to them still works)."""
+    target.mkdir(parents=True)
+    if not source.is_dir():
+        return
+    for folder, subfolders, files in os.walk(source):
+        subfolders[:] = [d for d in subfolders if d != "__pycache__"]
+        here = target / Path(folder).relative_to(source)
+        here.mkdir(exist_ok=True)
+        for name in files:
+            (here / name).symlink_to(Path(folder) / name)
+
+
 def _with_stand_ins(
     script: ScriptDirectory, error: RevisionLoadError
 ) -> tuple[ScriptDirectory, History, Any]:
-    """Load the history from a copy in which every file that fails when imported is replaced by a
-    stand-in revision with the same identity; reported paths stay the originals."""
+    """Load the history from a mirror of the version folders in which every file that fails when
+    imported is replaced by a stand-in revision with the same identity; reported paths stay the
+    originals."""
     shadow = tempfile.TemporaryDirectory(prefix="expandcontract-")
-    copies: dict[Path, Path] = {}
-    for index, location in enumerate(_locations(script)):
-        copy = Path(shadow.name) / str(index)
-        if location.is_dir():
-            shutil.copytree(location, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        else:
-            copy.mkdir()
-        copies[copy] = location
+    locations = _locations(script)
+    # only the outermost folders are mirrored; nested locations (versions/expand) point inside them
+    outer = [loc for loc in locations if not any(loc != o and loc.is_relative_to(o) for o in locations)]
+    mirrors = {location: Path(shadow.name) / str(index) for index, location in enumerate(outer)}
+    for location, mirror in mirrors.items():
+        _mirror(location, mirror)
+
+    def mirrored(path: Path) -> Path:
+        location = next(loc for loc in mirrors if path.is_relative_to(loc))
+        return mirrors[location] / path.relative_to(location)
 
     def original(path: str) -> str:
-        for copy, location in copies.items():
-            if Path(path).is_relative_to(copy):
-                return str(location / Path(path).relative_to(copy))
+        for location, mirror in mirrors.items():
+            if Path(path).is_relative_to(mirror):
+                return str(location / Path(path).relative_to(mirror))
         return path
 
-    def copies_of(path: str) -> list[Path]:
-        # nested version locations (versions/ and versions/expand/) each have their own copy
-        return [
-            copy / Path(path).relative_to(location)
-            for copy, location in copies.items()
-            if Path(path).is_relative_to(location)
-        ]
-
+    stand_in_script = ScriptDirectory(
+        str(script.dir),
+        version_locations=[str(mirrored(loc)) for loc in locations],
+        recursive_version_locations=script.recursive_version_locations,
+        messaging_opts={"quiet": True},
+    )
     replaced: set[str] = set()
     while error.failing_import is not None and original(error.failing_import) not in replaced:
         failing = original(error.failing_import)
         replaced.add(failing)
-        stand_in = _stand_in_revision(Path(failing), error.cause, error.line)
-        for copy in copies_of(failing):
-            copy.write_text(stand_in, encoding="utf-8")
-        stand_in_script = ScriptDirectory(
+        target = mirrored(Path(failing))
+        target.unlink(missing_ok=True)
+        target.write_text(_stand_in_revision(Path(failing), error.cause, error.line), encoding="utf-8")
+        attempt = ScriptDirectory(
             str(script.dir),
-            version_locations=[str(c) for c in copies],
+            version_locations=stand_in_script.version_locations,
             recursive_version_locations=script.recursive_version_locations,
             messaging_opts={"quiet": True},
         )
         try:
-            return stand_in_script, history_of(stand_in_script, original), shadow
+            return attempt, history_of(attempt, original, also_user_code=outer), shadow
         except RevisionLoadError as again:
             error = again
     raise error
