@@ -180,3 +180,57 @@ def test_an_env_py_python_can_read_is_checked_for_the_hook(
 
     assert calls_gate_hook(env_py) is True
     assert result.exit_code == 0, result.output
+
+
+HOOKED_AT_MODULE_LEVEL = """
+from alembic import context
+from expandcontract.alembic_ext.envhook import before_migrations
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    return True
+
+
+context.configure(url="sqlite://", include_object=include_object)
+with context.begin_transaction():
+    before_migrations(context)
+    context.run_migrations()
+"""
+
+HOOK_ON_ANOTHER_BRANCH = """
+from alembic import context
+from expandcontract.alembic_ext.envhook import before_migrations
+
+
+def run(flag):
+    if flag:
+        before_migrations(context)
+    else:
+        context.run_migrations()
+"""
+
+HOOK_REDEFINED = """
+from alembic import context
+from expandcontract.alembic_ext.envhook import before_migrations
+
+
+def before_migrations(context):
+    pass
+
+
+def run():
+    before_migrations(context)
+    context.run_migrations()
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "hooked"),
+    [(HOOKED_AT_MODULE_LEVEL, True), (HOOK_ON_ANOTHER_BRANCH, False), (HOOK_REDEFINED, False)],
+    ids=["module-level-env-with-a-callback", "hook-on-another-branch", "hook-redefined-locally"],
+)
+def test_the_hook_must_guard_every_run(tmp_path: Path, source: str, hooked: bool) -> None:
+    env_py = tmp_path / "env.py"
+    env_py.write_text(source, encoding="utf-8")
+
+    assert calls_gate_hook(env_py) is hooked

@@ -171,37 +171,81 @@ def _recipes(history: History, captured: Sequence[CapturedRevision]) -> list[Vio
     return out
 
 
-def _called(node: ast.AST, name: str) -> list[int]:
-    """Lines where `name(...)` or `x.name(...)` is called inside `node`."""
-    lines = []
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Call):
-            func = sub.func
-            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if called == name:
-                lines.append(sub.lineno)
-    return lines
+def _calls(node: ast.AST, name: str) -> bool:
+    """Whether `name(...)` or `x.name(...)` is called somewhere in `node` (not in nested functions)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.Call):
+            func = current.func
+            if (func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")) == name:
+                return True
+        stack.extend(
+            child
+            for child in ast.iter_child_nodes(current)
+            if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef)
+        )
+    return False
+
+
+_BLOCKS = ("body", "orelse", "finalbody", "handlers")
+
+
+def _runs_are_guarded(statements: list[ast.stmt], guarded: bool) -> tuple[bool, int]:
+    """(every run_migrations() here comes after a hook call earlier in the same or an enclosing
+    block, how many runs there are). A hook inside an `if` guards only that branch."""
+    runs = 0
+    for statement in statements:
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue  # its own scope, checked on its own
+        blocks = [getattr(statement, b) for b in _BLOCKS if isinstance(getattr(statement, b, None), list)]
+        if not blocks:  # a simple statement
+            if _calls(statement, "run_migrations"):
+                if not guarded:
+                    return False, runs
+                runs += 1
+            if isinstance(statement, ast.Expr) and _calls(statement, ENV_HOOK_MARKER):
+                guarded = True
+            continue
+        for block in blocks:
+            inner = [h for h in block if isinstance(h, ast.ExceptHandler)]
+            body = [s for h in inner for s in h.body] if inner else block
+            ok, count = _runs_are_guarded(body, guarded)
+            runs += count
+            if not ok:
+                return False, runs
+    return True, runs
 
 
 def calls_gate_hook(env_py: Path) -> bool:
-    """Whether every `context.run_migrations()` in env.py is preceded, in the same function, by a
-    call to before_migrations(...) (a comment, an unused import or one missed path do not count)."""
+    """Whether every `context.run_migrations()` in env.py runs after `before_migrations(context)`
+    imported from expandcontract: earlier in the same block or an enclosing one, in every function
+    and at module level (a comment, a mere import, a hook on another branch do not count)."""
     try:
         tree = ast.parse(env_py.read_bytes(), filename=str(env_py))  # bytes: Python's own decoding rules
     except (SyntaxError, UnicodeDecodeError, ValueError):
         return False
-    functions: list[ast.AST] = [
-        n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+    imported = any(
+        (isinstance(node, ast.ImportFrom) and (node.module or "").startswith("expandcontract"))
+        or (isinstance(node, ast.Import) and any(a.name.startswith("expandcontract") for a in node.names))
+        for node in ast.walk(tree)
+    )
+    redefined = any(
+        isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == ENV_HOOK_MARKER
+        for node in ast.walk(tree)
+    )
+    if not imported or redefined:
+        return False
+    scopes: list[list[ast.stmt]] = [tree.body] + [
+        node.body for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
     ]
-    scopes = functions or [tree]
-    runs_checked = 0
-    for scope in scopes:
-        hooks = _called(scope, ENV_HOOK_MARKER)
-        for run in _called(scope, "run_migrations"):
-            if not any(hook < run for hook in hooks):
-                return False
-            runs_checked += 1
-    return runs_checked > 0
+    total = 0
+    for body in scopes:
+        ok, runs = _runs_are_guarded(body, guarded=False)
+        if not ok:
+            return False
+        total += runs
+    return total > 0
 
 
 def _base(history: History, script_dir: Path | None) -> Path:
