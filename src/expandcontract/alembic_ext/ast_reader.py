@@ -346,8 +346,20 @@ class _Walker:
                         )
             self.walk(node.body, inner_batch, inner_txn)
             return
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
-            return  # nested definitions run only if called; their calls are seen where they are called
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            # defined inside upgrade(): read where it is defined, whether or not (and however often)
+            # it is called - an over-approximation, never a miss
+            self.walk(node.body, batch, in_transaction)
+            return
+        if isinstance(node, ast.Lambda):
+            self._node(node.body, batch, in_transaction)
+            return
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in self.op_names
+        ):
+            self.op_names |= {t.id for t in node.targets if isinstance(t, ast.Name)}  # ops = op
         if isinstance(node, ast.Call):
             self._call(node, batch, in_transaction)
             self._helper(node, batch, in_transaction)
@@ -408,6 +420,8 @@ class _Walker:
         if not is_op and name != "execute":
             if root in self.op_names:  # op.get_context().impl.drop_column(...): below the operations
                 self._opaque(node, in_transaction, "below Alembic's operations: not read from source")
+            elif name in _READERS:  # named like an operation, on something not known to be `op`
+                self._opaque(node, in_transaction, "on an object not known to be `op`: not read from source")
             return  # not an operation; any .execute() counts (conn.execute(...) runs SQL too)
         call = _Call(
             name=name,
