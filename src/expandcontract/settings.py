@@ -186,7 +186,10 @@ def _config_naming(ini: Path, folders: Sequence[Path]) -> Path | None:
     """A pyproject.toml further up whose [tool.expandcontract] names this very alembic.ini."""
     for folder in folders:
         pyproject = folder / "pyproject.toml"
-        table = _tool_table(_read_toml(pyproject)) if pyproject.is_file() else None
+        try:
+            table = _tool_table(_read_toml(pyproject)) if pyproject.is_file() else None
+        except ConfigError:
+            continue  # an unrelated, broken file above the project (a template, say) is not ours
         if table is not None:
             named = table.get("alembic-config")
             if isinstance(named, str) and (folder / named).resolve() == ini.resolve():
