@@ -22,7 +22,7 @@ class History:
 
     @property
     def phased(self) -> bool:
-        return any(label in PHASE_LABELS for r in self.revisions for label in r.branch_labels)
+        return _phased(self.revisions)
 
     def roots_labelled(self, label: str) -> list[RevisionInfo]:
         return [r for r in self.revisions if label in r.branch_labels]
@@ -57,6 +57,11 @@ class History:
         return [r for r in self.revisions if r.revision in wanted]
 
 
+def _phased(revisions: Sequence[RevisionInfo]) -> bool:
+    """Whether any revision carries the `expand` or `contract` branch label."""
+    return any(label in PHASE_LABELS for r in revisions for label in r.branch_labels)
+
+
 def _topological(revisions: Sequence[RevisionInfo]) -> list[RevisionInfo]:
     by_id = {r.revision: r for r in revisions}
     position = {r.revision: i for i, r in enumerate(revisions)}
@@ -89,7 +94,7 @@ def build_history(revisions: Sequence[RevisionInfo]) -> History:
     for rev in ordered:
         for parent in rev.down_revisions:
             children.setdefault(parent, []).append(rev.revision)
-    phased = any(label in PHASE_LABELS for r in ordered for label in r.branch_labels)
+    phased = _phased(ordered)
 
     branch: dict[str, frozenset[str]] = {}
     for rev in ordered:

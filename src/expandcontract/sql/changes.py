@@ -535,15 +535,6 @@ def _words(tokens: Sequence[Token]) -> list[str]:
     return [t.text.upper() if t.token_type != TokenType.IDENTIFIER else t.text for t in tokens]
 
 
-def _after(words: list[str], *keys: str) -> str | None:
-    """The word right after the first occurrence of the sequence `keys`."""
-    n = len(keys)
-    for i in range(len(words) - n):
-        if tuple(words[i : i + n]) == keys:
-            return words[i + n]
-    return None
-
-
 def _has(words: list[str], *keys: str) -> bool:
     n = len(keys)
     return any(tuple(words[i : i + n]) == keys for i in range(len(words) - n + 1))
