@@ -102,9 +102,22 @@ class ReadMode(StrEnum):
 class Location:
     path: str
     line: int  # 1-based; 0 when unknown
+    column: int = 0  # 1-based; 0 when unknown
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}" if self.line else self.path
+        if not self.line:
+            return self.path
+        return f"{self.path}:{self.line}:{self.column}" if self.column else f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """A column as a CREATE TABLE defines it (what the linter's schema replay starts from)."""
+
+    name: str
+    type: str | None = None
+    nullable: bool = True
+    default: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +137,9 @@ class Change:
     object_type: str | None = None  # for *_OBJECT kinds: view, function, type, ...
     constraint_type: ConstraintType | None = None
     columns: tuple[str, ...] = ()
+    column_specs: tuple[ColumnSpec, ...] = ()  # CREATE TABLE: each column's type, nullability, default
+    # ADD CONSTRAINT CHECK: the columns its expression proves NOT NULL (`a IS NOT NULL AND b IS NOT NULL`)
+    proves_not_null: tuple[str, ...] = ()
     reads: tuple[str, ...] = ()  # columns a DML statement reads, as "table.column" or "column"
     type: str | None = None  # new column type, as SQL
     old_type: str | None = None  # previous column type when known
@@ -227,3 +243,24 @@ class WrittenLayout:
     expand_root: str
     contract_root: str
     notes: tuple[str, ...] = ()  # what the user still has to do by hand
+
+
+class Severity(StrEnum):
+    """How a lint finding counts: errors fail the run, warnings only with --strict, gated never."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    GATED = "gated"  # a contract change in a contract revision: allowed, it runs behind the gate
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule's verdict on one change (or one revision), where the user can see and fix it."""
+
+    code: str  # EC101
+    name: str  # drop-column
+    severity: Severity
+    location: Location
+    message: str  # one line; names the table/column
+    fix: str = ""  # what to write instead, for Alembic
+    revision: str | None = None  # None for SQL files

@@ -288,7 +288,7 @@ def test_statement_reads_as(sql: str, kind: ChangeKind, expected: dict[str, Any]
     assert (change.kind, key_fields(change)) == (kind, expected)
     assert change.operation == "sql"
     assert change.sql == sql
-    assert change.location == Location("x.sql", 1)
+    assert change.location == Location("x.sql", 1, 1)
 
 
 @pytest.mark.parametrize(
@@ -410,10 +410,10 @@ def test_statement_lines_count_from_the_location() -> None:
     changes = changes_from_sql(MULTI_LINE, dialect="postgresql", location=Location("m.sql", 10),
                                statement_lines=True)
     assert [(c.kind, c.location) for c in changes] == [
-        (K.SESSION_SETTING, Location("m.sql", 10)),
-        (K.ADD_COLUMN, Location("m.sql", 12)),
-        (K.CREATE_INDEX, Location("m.sql", 14)),
-        (K.DROP_INDEX, Location("m.sql", 15)),
+        (K.SESSION_SETTING, Location("m.sql", 10, 1)),
+        (K.ADD_COLUMN, Location("m.sql", 12, 1)),
+        (K.CREATE_INDEX, Location("m.sql", 14, 1)),
+        (K.DROP_INDEX, Location("m.sql", 15, 23)),
     ]
 
 

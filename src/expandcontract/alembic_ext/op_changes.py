@@ -18,8 +18,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.schema import Computed, DefaultClause, FetchedValue, Identity
 
 from expandcontract.alembic_ext.stubs import stand_in_name
-from expandcontract.model import Change, ChangeKind, ConstraintType, Location
-from expandcontract.sql import changes_from_sql, is_volatile_default
+from expandcontract.model import Change, ChangeKind, ColumnSpec, ConstraintType, Location
+from expandcontract.sql import changes_from_sql, check_proves_not_null, is_volatile_default
 
 
 @dataclass(frozen=True)
@@ -123,14 +123,24 @@ def _(operation: ops.BulkInsertOp, ctx: OpContext) -> list[Change]:
 
 @changes_of.register
 def _(operation: ops.CreateTableOp, ctx: OpContext) -> list[Change]:
-    columns = tuple(c.name for c in operation.columns if isinstance(c, sa.Column))
+    specs = tuple(
+        ColumnSpec(
+            name=_text(c.name),
+            type=_type_sql(c.type, ctx.dialect),
+            nullable=bool(c.nullable),
+            default=_default_sql(c.server_default, ctx.dialect),
+        )
+        for c in operation.columns
+        if isinstance(c, sa.Column)
+    )
     return [
         ctx.change(
             ChangeKind.CREATE_TABLE,
             operation,
             table=operation.table_name,
             schema=operation.schema,
-            columns=columns,
+            columns=tuple(c.name for c in specs),
+            column_specs=specs,
         )
     ]
 
@@ -313,7 +323,21 @@ changes_of.register(
 changes_of.register(
     ops.CreateForeignKeyOp, _add_constraint(ConstraintType.FOREIGN_KEY, lambda o: tuple(o.local_cols))
 )
-changes_of.register(ops.CreateCheckConstraintOp, _add_constraint(ConstraintType.CHECK, lambda o: ()))
+def _check_condition(operation: ops.CreateCheckConstraintOp, dialect: Dialect) -> tuple[str, ...]:
+    condition = operation.condition
+    if isinstance(condition, sa.sql.ClauseElement):
+        try:
+            condition = str(condition.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        except Exception:
+            return ()
+    return check_proves_not_null(str(condition), dialect.name) if condition is not None else ()
+
+
+@changes_of.register
+def _(operation: ops.CreateCheckConstraintOp, ctx: OpContext) -> list[Change]:
+    change = _add_constraint(ConstraintType.CHECK, lambda o: ())(operation, ctx)[0]
+    proof = _check_condition(operation, ctx.dialect)
+    return [replace(change, proves_not_null=proof, columns=proof)]
 
 _DROP_TYPES = {
     "foreignkey": ConstraintType.FOREIGN_KEY,

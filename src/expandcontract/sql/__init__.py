@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from expandcontract.sql.changes import changes_from_sql, is_volatile_default, transaction_after
+from expandcontract.sql.changes import (
+    changes_from_sql,
+    check_proves_not_null,
+    is_volatile_default,
+    transaction_after,
+)
 from expandcontract.sql.types import is_compatible_type_change
 
-__all__ = ["changes_from_sql", "is_compatible_type_change", "is_volatile_default", "transaction_after"]
+__all__ = [
+    "changes_from_sql",
+    "check_proves_not_null", "is_compatible_type_change", "is_volatile_default", "transaction_after"]

@@ -15,7 +15,7 @@ from sqlglot import exp
 from sqlglot.errors import TokenError
 from sqlglot.tokenizer_core import Token, TokenType
 
-from expandcontract.model import Change, ChangeKind, ConstraintType, Location
+from expandcontract.model import Change, ChangeKind, ColumnSpec, ConstraintType, Location
 from expandcontract.sql.dialect import sqlglot_dialect
 from expandcontract.sql.statements import Statement, split_statements
 
@@ -170,6 +170,13 @@ def _column_def(ctx: _Context, table: tuple[str | None, str | None], node: exp.C
     return [add, *extra]
 
 
+def _column_spec(ctx: _Context, node: exp.ColumnDef) -> ColumnSpec:
+    added = _column_def(ctx, (None, None), node)[0]
+    return ColumnSpec(
+        name=added.column or "", type=added.type, nullable=added.nullable is not False, default=added.default
+    )
+
+
 def _constraint_type(node: exp.Expr) -> tuple[ConstraintType, tuple[str, ...]]:
     if isinstance(node, exp.PrimaryKey | exp.PrimaryKeyColumnConstraint):
         return ConstraintType.PRIMARY_KEY, _column_names(node.expressions)
@@ -185,6 +192,31 @@ def _constraint_type(node: exp.Expr) -> tuple[ConstraintType, tuple[str, ...]]:
     return ConstraintType.UNKNOWN, ()
 
 
+def checked_not_null(condition: exp.Expr | None) -> tuple[str, ...]:
+    """Columns a CHECK condition proves NOT NULL: `a IS NOT NULL`, joined by AND."""
+    if isinstance(condition, exp.Paren):
+        return checked_not_null(condition.this)
+    if isinstance(condition, exp.And):
+        return checked_not_null(condition.left) + checked_not_null(condition.right)
+    negated = isinstance(condition, exp.Not)
+    test = condition.this if negated and isinstance(condition, exp.Not) else condition
+    if isinstance(test, exp.Paren):
+        test = test.this
+    if isinstance(test, exp.Is) and isinstance(test.this, exp.Column) and isinstance(test.expression, exp.Null):
+        if bool(test.args.get("negate")) != negated:  # `a IS NOT NULL` or `NOT (a IS NULL)`
+            return (test.this.name,)
+    return ()
+
+
+def check_proves_not_null(condition_sql: str, dialect: str = "postgresql") -> tuple[str, ...]:
+    """`checked_not_null` for a condition written as SQL (an Alembic check constraint's text)."""
+    statements = split_statements(f"SELECT 1 WHERE {condition_sql}", dialect)
+    if len(statements) != 1 or statements[0].expression is None:
+        return ()
+    where = statements[0].expression.args.get("where")
+    return checked_not_null(where.this) if isinstance(where, exp.Where) else ()
+
+
 def _add_constraint(
     ctx: _Context, table: tuple[str | None, str | None], node: exp.AddConstraint, not_valid: bool
 ) -> list[Change]:
@@ -198,6 +230,7 @@ def _add_constraint(
             kinds = item.expressions
         for kind in kinds:
             ctype, columns = _constraint_type(kind)
+            proof = checked_not_null(kind.this) if isinstance(kind, exp.CheckColumnConstraint) else ()
             out.append(
                 ctx.change(
                     ChangeKind.ADD_CONSTRAINT,
@@ -205,8 +238,9 @@ def _add_constraint(
                     table=name,
                     name=cname,
                     constraint_type=ctype,
-                    columns=columns,
+                    columns=columns or proof,
                     not_valid=not_valid,
+                    proves_not_null=proof,
                 )
             )
     return out or [ctx.opaque("ADD CONSTRAINT without a recognised constraint")]
@@ -371,12 +405,20 @@ def _create(ctx: _Context, node: exp.Expr) -> list[Change]:
         ]
     schema, name = _table_parts(node.this)
     if kind == "TABLE":
-        columns = (
-            tuple(_name(c.this) or "" for c in node.this.expressions if isinstance(c, exp.ColumnDef))
+        specs = (
+            tuple(_column_spec(ctx, c) for c in node.this.expressions if isinstance(c, exp.ColumnDef))
             if isinstance(node.this, exp.Schema)
             else ()
         )
-        return [ctx.change(ChangeKind.CREATE_TABLE, schema=schema, table=name, columns=columns)]
+        return [
+            ctx.change(
+                ChangeKind.CREATE_TABLE,
+                schema=schema,
+                table=name,
+                columns=tuple(c.name for c in specs),
+                column_specs=specs,
+            )
+        ]
     if kind == "SCHEMA":
         return [ctx.change(ChangeKind.CREATE_OBJECT, object_type="schema", name=schema or name)]
     return [
@@ -502,6 +544,19 @@ def _transaction(word: str) -> Callable[[_Context, exp.Expr], list[Change]]:
     return handler
 
 
+def _select(ctx: _Context, node: exp.Expr) -> list[Change]:
+    """A query; `SELECT set_config('lock_timeout', '2s', true)` is a session setting in disguise."""
+    out: list[Change] = []
+    for call in node.find_all(exp.Anonymous):
+        args = call.expressions
+        if str(call.this).lower() == "set_config" and len(args) == 3 and isinstance(args[0], exp.Literal):
+            local = isinstance(args[2], exp.Boolean) and bool(args[2].this)
+            out.append(
+                ctx.change(ChangeKind.SESSION_SETTING, name=args[0].name, detail="LOCAL" if local else "SESSION")
+            )
+    return out or [ctx.change(ChangeKind.QUERY)]
+
+
 def _simple(kind: ChangeKind) -> Callable[[_Context, exp.Expr], list[Change]]:
     def handler(ctx: _Context, node: exp.Expr) -> list[Change]:
         return [ctx.change(kind)]
@@ -523,7 +578,7 @@ _HANDLERS: dict[type[exp.Expr], Callable[[_Context, exp.Expr], list[Change]]] = 
     exp.Rollback: _transaction("rollback"),
     exp.Comment: _simple(ChangeKind.COMMENT),
     exp.Grant: _simple(ChangeKind.GRANT),
-    exp.Select: _simple(ChangeKind.QUERY),
+    exp.Select: _select,
     exp.Union: _simple(ChangeKind.QUERY),
 }
 
@@ -827,6 +882,15 @@ _HARMLESS_COLUMN_ACTIONS = (
 )
 
 
+def _not_null_constraint(words: list[str], action: list[Token]) -> tuple[str | None, str, bool] | None:
+    """PostgreSQL 18's `ADD [CONSTRAINT n] NOT NULL col [NOT VALID]`: (name, column, not valid)."""
+    at = 3 if words[:2] == ["ADD", "CONSTRAINT"] else 1
+    if words[:1] != ["ADD"] or words[at : at + 2] != ["NOT", "NULL"] or len(action) <= at + 2:
+        return None
+    cname = action[2].text if at == 3 else None
+    return cname, action[at + 2].text, words[-2:] == ["NOT", "VALID"]
+
+
 def _table_action_tokens(
     ctx: _Context, schema: str | None, name: str | None, action: list[Token]
 ) -> list[Change] | None:
@@ -860,6 +924,19 @@ def _table_action_tokens(
                 name=cname,
                 constraint_type=ctype,
                 using_index=action[-1].text,
+                **table,
+            )
+        ]
+    not_null = _not_null_constraint(rest, action)
+    if not_null is not None:
+        cname, column, not_valid = not_null
+        return [
+            ctx.change(
+                ChangeKind.ADD_CONSTRAINT,
+                name=cname,
+                constraint_type=ConstraintType.NOT_NULL,
+                columns=(column,),
+                not_valid=not_valid,
                 **table,
             )
         ]
@@ -968,7 +1045,9 @@ def changes_from_sql(
     for statement in split_statements(sql, dialect):
         where = location
         if statement_lines:
-            where = replace(location, line=location.line + statement.line - 1)
+            where = replace(
+                location, line=location.line + statement.line - 1, column=statement.column + 1
+            )
         changes = _statement_changes(statement, where, in_transaction, dialect)
         in_transaction = transaction_after(changes, in_transaction)
         out.extend(changes)

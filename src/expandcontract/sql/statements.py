@@ -18,6 +18,7 @@ from expandcontract.sql.dialect import sqlglot_dialect
 class Statement:
     text: str
     line: int  # 1-based line of the statement's first token within the input
+    column: int  # 0-based offset of that token within its line
     tokens: tuple[Token, ...]
     expression: exp.Expr | None  # None when it could not be parsed
     error: str = ""  # why it could not be parsed
@@ -55,7 +56,9 @@ def split_statements(sql: str, dialect: str) -> list[Statement]:
         tokens = glot.tokenize(sql)
     except TokenError as exc:
         text = sql.strip()
-        return [Statement(text=text, line=1, tokens=(), expression=None, error=f"cannot tokenize: {exc}")]
+        return [
+            Statement(text=text, line=1, column=0, tokens=(), expression=None, error=f"cannot tokenize: {exc}")
+        ]
     statements: list[Statement] = []
     with _quiet_sqlglot():
         for chunk in _chunks(tokens):
@@ -68,7 +71,12 @@ def split_statements(sql: str, dialect: str) -> list[Statement]:
                 expression, error = None, str(exc).splitlines()[0]
             statements.append(
                 Statement(
-                    text=text, line=chunk[0].line, tokens=tuple(chunk), expression=expression, error=error
+                    text=text,
+                    line=chunk[0].line,
+                    column=chunk[0].start - (sql.rfind("\n", 0, chunk[0].start) + 1),
+                    tokens=tuple(chunk),
+                    expression=expression,
+                    error=error,
                 )
             )
     return statements
