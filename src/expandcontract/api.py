@@ -12,6 +12,7 @@ from expandcontract.classify import classify_revision
 from expandcontract.errors import ContractBlocked, LayoutError
 from expandcontract.gate.hook import ContractVerdict, blocked_message, review_contract
 from expandcontract.history import History
+from expandcontract.lint import LintResult
 from expandcontract.model import (
     CapturedRevision,
     DeclaredPhase,
@@ -130,6 +131,26 @@ def upgrade(
     after = current_heads(settings)
     newly = graph.ancestors(after) - graph.ancestors(before)
     return UpgradeResult(target=target, applied=tuple(graph.ordered(newly)), verdicts=tuple(verdicts))
+
+
+@dataclass(frozen=True)
+class LintRequest:
+    """What `expandcontract lint` was asked to look at, and how."""
+
+    targets: tuple[str, ...] = ()  # revision ranges, revision .py files, .sql files, "-" (stdin)
+    since: str | None = None  # a git ref: only revision files added or modified since
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+    postgresql_version: int | None = None
+    stdin: str = ""  # the SQL read from stdin when a target is "-"
+
+
+def lint(settings: Settings, request: LintRequest) -> LintResult:
+    """Lint the project's revisions (all, a range, or those changed since a git ref) and SQL files."""
+    from expandcontract.lint_run import run_lint
+
+    return run_lint(settings, request)
 
 
 def init(project_dir: Path, script_dir: str = "migrations", url: str = "") -> WrittenLayout:

@@ -11,6 +11,10 @@ class ConfigError(ExpandContractError):
     """Settings are missing, unreadable or invalid."""
 
 
+class UsageError(ExpandContractError):
+    """A command's arguments name something that does not exist (a git ref, a revision, a file)."""
+
+
 class RevisionLoadError(ExpandContractError):
     """A revision file cannot be loaded at all (syntax error, broken graph)."""
 

@@ -20,6 +20,20 @@ URL_ENV = "EXPANDCONTRACT_DATABASE_URL"
 ALEMBIC_PLACEHOLDER_URL = "driver://user:pass@localhost/dbname"  # what `alembic init` writes
 SUPPORTED_DIALECTS = ("postgresql", "sqlite", "mysql")
 DEFAULT_POSTGRESQL_VERSION = 16
+DEFAULT_LOCK_TIMEOUT = "2s"
+
+
+@dataclass(frozen=True)
+class LintSettings:
+    """[tool.expandcontract.lint]: which rules run, and what the linter may assume."""
+
+    select: tuple[str, ...] = ()  # codes, code prefixes or names; empty: every default rule
+    ignore: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()  # added to the selection (opt-in rules)
+    per_revision_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (revision id or path glob, codes)
+    start_after: str | None = None  # revisions up to and including this one are legacy history
+    session_timezone: str | None = None  # "UTC": timestamp <-> timestamptz needs no rewrite (PG12+)
+    sql_in_transaction: bool = False  # plain .sql files run inside one transaction (Flyway-style)
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,8 @@ class Settings:
     database_url: str | None = None
     version_table: str = "alembic_version"
     version_table_schema: str | None = None
+    lock_timeout: str | None = DEFAULT_LOCK_TIMEOUT  # what before_migrations() sets on PostgreSQL; None: off
+    lint: LintSettings = LintSettings()
 
     def require_url(self) -> str:
         if not self.database_url:
@@ -102,6 +118,57 @@ def _pg_version(value: Any, key: str, source: Path) -> int:
     return version
 
 
+def _lock_timeout(value: Any, key: str, source: Path) -> str | None:
+    text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if text in ("0", "off", "OFF"):
+        return None
+    number = text.rstrip("smin").strip()
+    if not text or not number.replace(".", "", 1).isdigit():
+        raise ConfigError(
+            f"{source}: `{key}` is {value!r}; give a duration such as \"2s\" or \"500ms\", or \"off\""
+        )
+    return text if not text.isdigit() else f"{text}ms"  # PostgreSQL reads a bare number as milliseconds
+
+
+def _codes(value: Any, key: str, source: Path) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{source}: `lint.{key}` must be a list of rule codes or names, e.g. [\"EC1\"]")
+    return tuple(value)
+
+
+def _lint_table(table: Mapping[str, Any], source: Path) -> LintSettings:
+    lint = LintSettings()
+    for key, value in table.items():
+        if key in ("select", "ignore", "extend-select"):
+            codes = _codes(value, key, source)
+            if key == "select":
+                lint = replace(lint, select=codes)
+            elif key == "ignore":
+                lint = replace(lint, ignore=codes)
+            else:
+                lint = replace(lint, extend_select=codes)
+        elif key == "per-revision-ignores":
+            if not isinstance(value, Mapping):
+                raise ConfigError(
+                    f"{source}: `lint.per-revision-ignores` must be a table of "
+                    '"revision id or path glob" = ["codes"]'
+                )
+            pairs = tuple((str(k), _codes(v, f"per-revision-ignores.{k}", source)) for k, v in value.items())
+            lint = replace(lint, per_revision_ignores=pairs)
+        elif key == "start-after":
+            lint = replace(lint, start_after=_str(value, f"lint.{key}", source))
+        elif key == "session-timezone":
+            lint = replace(lint, session_timezone=_str(value, f"lint.{key}", source))
+        elif key == "sql-in-transaction":
+            lint = replace(lint, sql_in_transaction=_bool(value, f"lint.{key}", source))
+        else:
+            raise ConfigError(
+                f"{source}: unknown key `{key}` in [tool.expandcontract.lint]; "
+                "see docs/configuration.md for the keys it accepts"
+            )
+    return lint
+
+
 def absolute_sqlite_url(url: str, base: Path) -> str:
     """Make a relative `sqlite:///file.db` URL absolute against `base` (a config file's folder)."""
     prefix, sep, rest = url.partition(":///")
@@ -135,6 +202,12 @@ def _apply_table(settings: Settings, table: Mapping[str, Any], source: Path) -> 
             changes["version_table"] = _str(value, key, source)
         elif key == "version-table-schema":
             changes["version_table_schema"] = _str(value, key, source)
+        elif key == "lock-timeout":
+            changes["lock_timeout"] = _lock_timeout(value, key, source)
+        elif key == "lint":
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{source}: `lint` must be a table ([tool.expandcontract.lint])")
+            changes["lint"] = _lint_table(value, source)
         else:
             raise ConfigError(
                 f"{source}: unknown key `{key}` in [tool.expandcontract]; "

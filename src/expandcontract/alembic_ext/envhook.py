@@ -103,8 +103,23 @@ def pending_revisions(script: ScriptDirectory, destination: str, current: tuple[
     return [step.revision.revision for step in steps if step.is_upgrade]
 
 
+def _set_lock_timeout(context: EnvironmentContext) -> None:
+    """`SET lock_timeout` for the run on PostgreSQL (also written to `--sql` output), so a statement
+    that waits behind a long transaction fails fast instead of queueing every query behind it."""
+    migration = context.get_context()
+    timeout = _settings(context.config).lock_timeout
+    if timeout is None or migration.dialect.name != "postgresql":
+        return
+    statement = f"SET lock_timeout = '{timeout}'"  # a session setting: it outlives autocommit_block()
+    if context.is_offline_mode():
+        context.execute(statement)
+    elif migration.connection is not None:
+        migration.connection.exec_driver_sql(statement)
+
+
 def before_migrations(context: EnvironmentContext) -> None:
-    """Refuse the run if it would apply a contract revision the gate does not allow.
+    """Refuse the run if it would apply a contract revision the gate does not allow, and set the
+    project's `lock-timeout` (PostgreSQL).
 
     Call it in env.py right before `context.run_migrations()`, online and offline.
     """
@@ -114,6 +129,7 @@ def before_migrations(context: EnvironmentContext) -> None:
         return
     if destination is None:
         return
+    _set_lock_timeout(context)
     if context.is_offline_mode():
         start = context.get_starting_revision_argument()
         current: tuple[str, ...] = () if start in (None, "base") else as_str_tuple(start)

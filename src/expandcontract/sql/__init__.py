@@ -8,8 +8,14 @@ from expandcontract.sql.changes import (
     is_volatile_default,
     transaction_after,
 )
-from expandcontract.sql.types import is_compatible_type_change
+from expandcontract.sql.types import TypeChange, is_compatible_type_change, type_change
 
 __all__ = [
+    "TypeChange",
     "changes_from_sql",
-    "check_proves_not_null", "is_compatible_type_change", "is_volatile_default", "transaction_after"]
+    "check_proves_not_null",
+    "is_compatible_type_change",
+    "is_volatile_default",
+    "transaction_after",
+    "type_change",
+]

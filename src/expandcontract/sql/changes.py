@@ -202,7 +202,9 @@ def checked_not_null(condition: exp.Expr | None) -> tuple[str, ...]:
     test = condition.this if negated and isinstance(condition, exp.Not) else condition
     if isinstance(test, exp.Paren):
         test = test.this
-    if isinstance(test, exp.Is) and isinstance(test.this, exp.Column) and isinstance(test.expression, exp.Null):
+    if not isinstance(test, exp.Is) or not isinstance(test.expression, exp.Null):
+        return ()
+    if isinstance(test.this, exp.Column):
         if bool(test.args.get("negate")) != negated:  # `a IS NOT NULL` or `NOT (a IS NULL)`
             return (test.this.name,)
     return ()
@@ -552,7 +554,9 @@ def _select(ctx: _Context, node: exp.Expr) -> list[Change]:
         if str(call.this).lower() == "set_config" and len(args) == 3 and isinstance(args[0], exp.Literal):
             local = isinstance(args[2], exp.Boolean) and bool(args[2].this)
             out.append(
-                ctx.change(ChangeKind.SESSION_SETTING, name=args[0].name, detail="LOCAL" if local else "SESSION")
+                ctx.change(
+                    ChangeKind.SESSION_SETTING, name=args[0].name, detail="LOCAL" if local else "SESSION"
+                )
             )
     return out or [ctx.change(ChangeKind.QUERY)]
 

@@ -57,7 +57,9 @@ def split_statements(sql: str, dialect: str) -> list[Statement]:
     except TokenError as exc:
         text = sql.strip()
         return [
-            Statement(text=text, line=1, column=0, tokens=(), expression=None, error=f"cannot tokenize: {exc}")
+            Statement(
+                text=text, line=1, column=0, tokens=(), expression=None, error=f"cannot tokenize: {exc}"
+            )
         ]
     statements: list[Statement] = []
     with _quiet_sqlglot():

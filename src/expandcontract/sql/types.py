@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
@@ -55,3 +57,52 @@ def is_compatible_type_change(old_type: str, new_type: str, dialect: str = "post
             return new_p[0] >= old_p[0] and new_scale == old_scale
         return False
     return False
+
+
+class TypeChange(StrEnum):
+    """What an in-place column type change does on PostgreSQL."""
+
+    SAFE = "safe"  # no rewrite, old code keeps working
+    REWRITE = "rewrite"  # old code keeps working (a widening), but the table is rewritten
+    INCOMPATIBLE = "incompatible"  # old readers or writers may break (and the table is rewritten)
+    UNKNOWN = "unknown"  # the old type is not known
+
+
+_WIDER = {  # each integer or float type, and the types it widens to without losing values
+    exp.DType.SMALLINT: {exp.DType.INT, exp.DType.BIGINT, exp.DType.DECIMAL},
+    exp.DType.INT: {exp.DType.BIGINT, exp.DType.DECIMAL},
+    exp.DType.BIGINT: {exp.DType.DECIMAL},
+    exp.DType.FLOAT: {exp.DType.DOUBLE},
+}
+_TIMESTAMPS = {exp.DType.TIMESTAMP, exp.DType.TIMESTAMPTZ}
+
+
+def type_change(
+    old_type: str | None,
+    new_type: str | None,
+    dialect: str = "postgresql",
+    postgresql_version: int = 16,
+    session_timezone: str | None = None,
+) -> TypeChange:
+    """Classify `ALTER COLUMN ... TYPE` from `old_type` to `new_type`."""
+    if not old_type or not new_type:
+        return TypeChange.UNKNOWN
+    if is_compatible_type_change(old_type, new_type, dialect):
+        return TypeChange.SAFE
+    old, new = _build(old_type, dialect), _build(new_type, dialect)
+    if old is None or new is None:
+        return TypeChange.INCOMPATIBLE
+    if {old.this, new.this} == _TIMESTAMPS and old.this is not new.this:
+        # PostgreSQL 12+ skips the rewrite when the session time zone is UTC
+        utc = (session_timezone or "").upper() in ("UTC", "ETC/UTC", "Z")
+        return TypeChange.SAFE if utc and postgresql_version >= 12 else TypeChange.INCOMPATIBLE
+    if new.this in _WIDER.get(old.this, set()):
+        if new.this is exp.DType.DECIMAL and _params(new):
+            return TypeChange.INCOMPATIBLE  # numeric(p) may be too narrow for the old values
+        return TypeChange.REWRITE
+    if old.this is exp.DType.DECIMAL and new.this is exp.DType.DECIMAL:
+        old_p, new_p = _params(old), _params(new)
+        wider = len(old_p) == 2 and len(new_p) == 2 and new_p[1] > old_p[1]
+        if wider and new_p[0] - new_p[1] >= old_p[0] - old_p[1]:
+            return TypeChange.REWRITE  # more fractional digits, as many integer digits
+    return TypeChange.INCOMPATIBLE

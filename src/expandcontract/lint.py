@@ -1,0 +1,453 @@
+"""The lint engine: replays the history, runs the selected rules on every change in its context,
+applies suppressions, and adds the findings the engine itself computes (phase summaries, EC9xx)."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from expandcontract.classify import classify_change
+from expandcontract.model import Change, ChangeKind, DeclaredPhase, Finding, Location, Phase, Severity
+from expandcontract.rules.base import Hit, Rule, RuleKind, Step, Transaction, Unit
+from expandcontract.rules.locks import Lock, lock_of
+from expandcontract.rules.registry import BY_CODE, matching
+from expandcontract.rules.suppression import Suppression, suppressions_in
+from expandcontract.schema_state import SchemaReplay
+
+_BOUNDARIES = frozenset({"begin", "commit", "rollback"})
+_OFF = re.compile(r"(=|\bto)\s*'?\s*0\s*(ms|s)?\s*'?\s*;?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class LintOptions:
+    rules: frozenset[Rule]
+    postgresql_version: int = 16
+    dialect: str = "postgresql"
+    session_timezone: str | None = None
+    env_lock_timeout: bool = False  # env.py (or the extension's hook) sets lock_timeout for every run
+    env_statement_timeout: bool = False
+    per_revision_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    project_dir: Path | None = None  # per-revision-ignores path globs are relative to it
+    fresh: frozenset[str] = frozenset()  # units that are unreleased together (e.g. changed since a git ref)
+    config_path: str = ""  # where per-revision-ignores come from (for EC903)
+
+
+@dataclass(frozen=True)
+class UnitReport:
+    unit: Unit
+    findings: tuple[Finding, ...]
+    suppressed: int
+
+
+@dataclass(frozen=True)
+class LintResult:
+    reports: tuple[UnitReport, ...]
+    rules: tuple[str, ...]  # the codes that ran
+    extra: tuple[Finding, ...] = ()  # not tied to one unit (config, layout)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for r in self.reports for f in r.findings] + list(self.extra)
+
+    @property
+    def suppressed(self) -> int:
+        return sum(r.suppressed for r in self.reports)
+
+
+@dataclass
+class _TransactionState:
+    entries: list[tuple[Change, bool]] = field(default_factory=list)  # (change, on an existing table)
+    lock_timeout: bool = False  # SET LOCAL lock_timeout
+    statement_timeout: bool = False
+
+
+def _groups(changes: Sequence[Change]) -> list[int]:
+    """A transaction number per change: changes outside a transaction are alone in theirs."""
+    out: list[int] = []
+    current = 0
+    previous: Change | None = None
+    for change in changes:
+        if previous is not None and (
+            not change.in_transaction
+            or not previous.in_transaction
+            or (previous.kind is ChangeKind.TRANSACTION_CONTROL and previous.detail in _BOUNDARIES)
+        ):
+            current += 1
+        out.append(current)
+        previous = change
+    return out
+
+
+def _setting(change: Change) -> tuple[str, bool] | None:
+    """(setting, now on) for `SET [LOCAL] lock_timeout = ...` / `RESET ...`."""
+    if change.kind is not ChangeKind.SESSION_SETTING or not change.name:
+        return None
+    name = change.name.strip().lower()
+    if name not in ("lock_timeout", "statement_timeout"):
+        return None
+    on = change.detail.upper() != "RESET" and not _OFF.search(change.sql)
+    return name, on
+
+
+class _Walker:
+    """Walks the units in history order, keeping the replayed schema between them."""
+
+    def __init__(self, options: LintOptions) -> None:
+        self.options = options
+        self.replay = SchemaReplay()
+        self.change_rules = sorted(
+            (r for r in options.rules if r.kind is RuleKind.CHANGE and self._applies(r)), key=lambda r: r.code
+        )
+        self.unit_rules = sorted((r for r in options.rules if r.kind is RuleKind.UNIT), key=lambda r: r.code)
+
+    def _applies(self, rule: Rule) -> bool:
+        return not rule.postgresql_only or self.options.dialect == "postgresql"
+
+    def _fresh(self, unit: Unit) -> frozenset[str]:
+        return self.options.fresh | {unit.key} if unit.key in self.options.fresh else frozenset({unit.key})
+
+    def _new_table(self, change: Change, fresh: frozenset[str]) -> bool:
+        table = self.replay.table(change)
+        if table is not None:
+            return table.created_by in fresh
+        if change.kind is ChangeKind.DROP_INDEX:
+            return self.replay.index_created_by(change.name) in fresh
+        return False
+
+    def walk(self, unit: Unit, report: bool) -> list[tuple[Finding, Change | None, Phase | None]]:
+        """Apply the unit to the replay; when `report`, the raw findings (with the change and its phase)."""
+        out: list[tuple[Finding, Change | None, Phase | None]] = []
+        fresh = self._fresh(unit)
+        groups = _groups(unit.changes)
+        session = {
+            "lock_timeout": self.options.env_lock_timeout,
+            "statement_timeout": self.options.env_statement_timeout,
+        }
+        txn = _TransactionState()
+        for index, change in enumerate(unit.changes):
+            if index and groups[index] != groups[index - 1]:
+                txn = _TransactionState()
+            new_table = self._new_table(change, fresh)
+            if report:
+                out.extend(self._check(unit, change, index, groups, txn, session, new_table))
+            setting = _setting(change)
+            if setting is not None:
+                name, on = setting
+                if change.detail.upper() == "LOCAL" and change.in_transaction:
+                    setattr(txn, name, on)
+                else:
+                    session[name] = on
+            txn.entries.append((change, not new_table))
+            self.replay.apply(change, unit.key)
+        if report:
+            for rule in self.unit_rules:
+                assert rule.check_unit is not None
+                for hit in rule.check_unit(unit):
+                    out.append((self._finding(rule, hit, unit, Location(unit.path, 1, 1)), None, None))
+        return out
+
+    def _check(
+        self,
+        unit: Unit,
+        change: Change,
+        index: int,
+        groups: list[int],
+        txn: _TransactionState,
+        session: dict[str, bool],
+        new_table: bool,
+    ) -> list[tuple[Finding, Change | None, Phase | None]]:
+        phase, hazards = classify_change(change, self.options.dialect)
+        if new_table and phase in (Phase.RECIPE, Phase.CONTRACT):
+            phase = Phase.EXPAND  # no release has seen the table yet
+        in_txn = change.in_transaction
+        later = (
+            tuple(c for i, c in enumerate(unit.changes) if i > index and groups[i] == groups[index])
+            if in_txn
+            else ()
+        )
+        exclusive = (
+            tuple(c for c, existing in txn.entries if existing and lock_of(c) is Lock.ACCESS_EXCLUSIVE)
+            if in_txn
+            else ()
+        )
+        not_valid = (
+            frozenset(
+                (c.name or "").lower()
+                for c, _ in txn.entries
+                if c.kind is ChangeKind.ADD_CONSTRAINT and c.not_valid
+            )
+            if in_txn
+            else frozenset()
+        )
+        step = Step(
+            change=change,
+            unit=unit,
+            phase=phase,
+            hazards=hazards,
+            table=self.replay.table(change),
+            column=self.replay.column(change),
+            new_table=new_table,
+            proven_not_null=self.replay.proven_not_null(change),
+            lock_timeout=session["lock_timeout"] or (in_txn and txn.lock_timeout),
+            statement_timeout=session["statement_timeout"] or (in_txn and txn.statement_timeout),
+            transaction=Transaction(exclusive=exclusive, not_valid=not_valid, later=later),
+            postgresql_version=self.options.postgresql_version,
+            session_timezone=self.options.session_timezone,
+        )
+        out: list[tuple[Finding, Change | None, Phase | None]] = []
+        for rule in self.change_rules:
+            assert rule.check is not None
+            for hit in rule.check(step):
+                out.append((self._finding(rule, hit, unit, change.location), change, phase))
+        if not out:
+            out.append((_NO_FINDING, change, phase))  # the engine's phase summaries still need the change
+        return out
+
+    def _finding(self, rule: Rule, hit: Hit, unit: Unit, where: Location) -> Finding:
+        severity = hit.severity or rule.severity
+        if rule.gated and unit.phase is DeclaredPhase.CONTRACT:
+            severity = Severity.GATED
+        return Finding(
+            code=rule.code,
+            name=rule.name,
+            severity=severity,
+            location=_with_column(hit.location or where, unit),
+            message=hit.message,
+            fix=hit.fix,
+            revision=unit.revision,
+        )
+
+
+_NO_FINDING = Finding("", "", Severity.GATED, Location("", 0), "")
+
+
+def _with_column(location: Location, unit: Unit) -> Location:
+    """The operation's column: where its line's code starts (revision lines are 1-based too)."""
+    if location.column or not location.line or not unit.source:
+        return location
+    lines = unit.source.splitlines()
+    if location.line > len(lines):
+        return location
+    text = lines[location.line - 1]
+    return replace(location, column=len(text) - len(text.lstrip()) + 1)
+
+
+def _summary(
+    rule: Rule | None, unit: Unit, changes: list[tuple[Change, Phase]], what: str, fix: str
+) -> Finding | None:
+    if rule is None or not changes:
+        return None
+    listed = "; ".join(
+        f"line {c.location.line} {c.kind.value} {c.target or c.name or ''}".rstrip() for c, _ in changes[:5]
+    )
+    more = f" (+{len(changes) - 5} more)" if len(changes) > 5 else ""
+    return Finding(
+        code=rule.code,
+        name=rule.name,
+        severity=rule.severity,
+        location=_with_column(changes[0][0].location, unit),
+        message=f"{what}: {listed}{more}",
+        fix=fix,
+        revision=unit.revision,
+    )
+
+
+def _phase_summaries(
+    unit: Unit,
+    raw: list[tuple[Finding, Change | None, Phase | None]],
+    suppressed_lines: set[tuple[str, int]],
+    rules: frozenset[Rule],
+) -> list[Finding]:
+    """EC001 and EC003: the revision-level verdicts, from the changes' phases."""
+    selected = {r.code: r for r in rules}
+    seen: set[int] = set()
+    contract: list[tuple[Change, Phase]] = []
+    recipe: list[tuple[Change, Phase]] = []
+    for _, change, phase in raw:
+        if change is None or phase is None or id(change) in seen:
+            continue
+        seen.add(id(change))
+        line = change.location.line
+        if phase is Phase.CONTRACT and unit.runs_before_deploy and ("EC1", line) not in suppressed_lines:
+            contract.append((change, phase))
+        elif phase is Phase.RECIPE and ("EC2", line) not in suppressed_lines:
+            recipe.append((change, phase))
+    where = (
+        "a revision that runs before the deploy" if unit.is_revision else "SQL that runs before the deploy"
+    )
+    if unit.phase is DeclaredPhase.EXPAND:
+        where = f"expand revision {unit.revision}"
+    out = [
+        _summary(
+            selected.get("EC001"),
+            unit,
+            contract,
+            f"contract changes in {where}",
+            "move them to a contract revision (expandcontract revision --phase contract --completes REV)",
+        ),
+        _summary(
+            selected.get("EC003"),
+            unit,
+            recipe,
+            "changes no single phase can hold",
+            "write each as its expand/contract recipe (see the EC2xx finding for each)",
+        ),
+    ]
+    return [f for f in out if f is not None]
+
+
+def _ignored_by_config(unit: Unit, options: LintOptions) -> list[tuple[str, set[str]]]:
+    """(pattern, codes) of per-revision-ignores entries that match this unit."""
+    out: list[tuple[str, set[str]]] = []
+    relative = unit.path
+    if options.project_dir is not None:
+        try:
+            relative = str(Path(unit.path).resolve().relative_to(options.project_dir.resolve()))
+        except ValueError:
+            pass
+    for pattern, selectors in options.per_revision_ignores:
+        if pattern == unit.key or pattern == unit.revision or fnmatch.fnmatch(relative, pattern):
+            out.append((pattern, {r.code for s in selectors for r in matching(s)}))
+    return out
+
+
+@dataclass
+class _Suppressed:
+    kept: list[Finding]
+    count: int
+    lines: set[tuple[str, int]]  # (code family, line) of every suppressed finding
+    used: set[int]  # indexes of the suppression comments that suppressed something
+    patterns: set[str]  # per-revision-ignores entries that suppressed something
+
+
+def _suppress(
+    findings: list[Finding], suppressions: list[Suppression], config: list[tuple[str, set[str]]]
+) -> _Suppressed:
+    out = _Suppressed(kept=[], count=0, lines=set(), used=set(), patterns=set())
+    for finding in findings:
+        hit = next(
+            (i for i, s in enumerate(suppressions) if s.covers(finding.code, finding.location.line)), None
+        )
+        by_config = next((p for p, codes in config if finding.code in codes), None)
+        if hit is None and by_config is None:
+            out.kept.append(finding)
+            continue
+        out.count += 1
+        out.lines.add((finding.code[:3], finding.location.line))
+        if hit is not None:
+            out.used.add(hit)
+        if by_config is not None:
+            out.patterns.add(by_config)
+    return out
+
+
+def _suppression_findings(
+    unit: Unit, suppressions: list[Suppression], used: set[int], options: LintOptions
+) -> list[Finding]:
+    selected = {r.code for r in options.rules}
+    out: list[Finding] = []
+    for index, suppression in enumerate(suppressions):
+        where = Location(unit.path, suppression.line, suppression.column)
+        if "EC904" in selected and not suppression.reason:
+            out.append(
+                _engine_finding(
+                    "EC904",
+                    where,
+                    unit,
+                    f"suppression of {', '.join(suppression.selectors) or 'nothing'} gives no reason",
+                    "add the reason after `--`: # expandcontract: ignore[EC101] -- why it is safe",
+                )
+            )
+        if "EC903" not in selected:
+            continue
+        unknown = [
+            s for s, rule in zip(suppression.selectors, suppression.rules, strict=True) if rule is None
+        ]
+        if unknown or not suppression.selectors:
+            out.append(
+                _engine_finding(
+                    "EC903",
+                    where,
+                    unit,
+                    f"suppression names unknown rule(s): {', '.join(unknown) or '(none)'}",
+                    "use a code such as EC101 or a name such as drop-column (`expandcontract rule`)",
+                )
+            )
+        elif index not in used and any(r is not None and r.code in selected for r in suppression.rules):
+            out.append(
+                _engine_finding(
+                    "EC903",
+                    where,
+                    unit,
+                    f"suppression of {', '.join(suppression.selectors)} suppresses nothing",
+                    "remove it",
+                )
+            )
+    return out
+
+
+def _engine_finding(code: str, where: Location, unit: Unit, message: str, fix: str) -> Finding:
+    rule = BY_CODE[code]
+    return Finding(code, rule.name, rule.severity, where, message, fix, unit.revision)
+
+
+def lint_units(
+    units: Sequence[Unit],
+    linted: Iterable[str],
+    options: LintOptions,
+    extra: Mapping[str, Sequence[Finding]] | None = None,
+) -> LintResult:
+    """Lint `linted` (unit keys) of `units` (every unit, history order: the replay needs them all).
+
+    `extra` adds findings computed elsewhere (the layout check's EC005/EC006) to a unit's, before
+    suppressions apply.
+    """
+    wanted = set(linted)
+    selected = {r.code for r in options.rules}
+    walker = _Walker(options)
+    reports: list[UnitReport] = []
+    patterns_used: set[str] = set()
+    for unit in units:
+        report = unit.key in wanted
+        raw = walker.walk(unit, report)
+        if not report:
+            continue
+        findings = [f for f, _, _ in raw if f.code]
+        findings += [f for f in (extra or {}).get(unit.key, ()) if f.code in selected]
+        suppressions = suppressions_in(unit.source, python=unit.is_revision) if unit.source else []
+        config = _ignored_by_config(unit, options)
+        first = _suppress(findings, suppressions, config)
+        summaries = _phase_summaries(unit, raw, first.lines, options.rules)
+        final = _suppress(findings + summaries, suppressions, config)
+        patterns_used |= final.patterns
+        own = _suppression_findings(unit, suppressions, final.used, options)
+        ordered = sorted(final.kept + own, key=lambda f: (f.location.line, f.location.column, f.code))
+        reports.append(UnitReport(unit=unit, findings=tuple(ordered), suppressed=final.count))
+    unused = _unused_config_ignores(options, patterns_used, [u for u in units if u.key in wanted])
+    return LintResult(
+        reports=tuple(reports), rules=tuple(sorted(r.code for r in options.rules)), extra=tuple(unused)
+    )
+
+
+def _unused_config_ignores(options: LintOptions, used: set[str], units: list[Unit]) -> list[Finding]:
+    if "EC903" not in {r.code for r in options.rules} or not units:
+        return []
+    out: list[Finding] = []
+    matched = {p for u in units for p, _ in _ignored_by_config(u, options)}
+    for pattern, _ in options.per_revision_ignores:
+        if pattern in matched and pattern not in used:
+            rule = BY_CODE["EC903"]
+            out.append(
+                Finding(
+                    rule.code,
+                    rule.name,
+                    rule.severity,
+                    Location(options.config_path, 0),
+                    f"per-revision-ignores entry {pattern!r} suppresses nothing",
+                    "remove the entry",
+                )
+            )
+    return out
