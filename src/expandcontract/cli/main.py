@@ -17,12 +17,15 @@ from typing import Any, TypeVar
 import click
 
 from expandcontract import __version__, api
-from expandcontract.errors import ContractBlocked, ExpandContractError
+from expandcontract.errors import ContractBlocked, ExpandContractError, UsageError
 from expandcontract.gate.hook import ContractVerdict
-from expandcontract.model import WrittenLayout
+from expandcontract.model import Severity, WrittenLayout
 from expandcontract.report import classify as classify_report
+from expandcontract.report import lint as lint_report
 from expandcontract.report import status as status_report
 from expandcontract.report.paths import shown
+from expandcontract.report.rule_docs import rule_page
+from expandcontract.rules.registry import ALL_RULES, find_rule
 from expandcontract.settings import Settings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -282,6 +285,94 @@ def status(inv: Invocation, url: str | None, as_json: bool) -> None:
     report = api.status(inv.settings(url=url))
     click.echo(status_report.to_json(report) if as_json else status_report.to_text(report))
     raise SystemExit(report.exit_code)
+
+
+def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
+    """`--select EC1,EC3 --select drop-column` -> ("EC1", "EC3", "drop-column")."""
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
+def _format(given: str | None) -> str:
+    if given:
+        return given
+    return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, metavar="[REVISION_RANGE | FILE.py | FILE.sql | -]...")
+@click.option("--since", metavar="GIT_REF", help="Only revision files added or modified since this git ref.")
+@click.option("--select", multiple=True, metavar="CODES", help="Rules to run (codes, prefixes or names).")
+@click.option("--ignore", multiple=True, metavar="CODES", help="Rules not to run.")
+@click.option("--extend-select", multiple=True, metavar="CODES", help="Rules to add (e.g. opt-in ones).")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(lint_report.FORMATS),
+    help="Output format. Default: text, or github when GITHUB_ACTIONS=true.",
+)
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@click.option("--postgresql-version", type=click.IntRange(9, 99), help="Target server major version.")
+@script_location_option
+@pass_invocation
+def lint(
+    inv: Invocation,
+    targets: tuple[str, ...],
+    since: str | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    output_format: str | None,
+    strict: bool,
+    postgresql_version: int | None,
+    script_location: Path | None,
+) -> None:
+    """Lint migrations for destructive and locking changes, knowing each revision's phase.
+
+    With no TARGETS, every revision of the project after the branch point (and after `start-after`).
+    A revision range (abc123:head), revision files (as pre-commit passes them), .sql files, or - for
+    SQL on stdin (`alembic upgrade a:b --sql | expandcontract lint -`) narrow it.
+
+    Exit 0: no errors; 1: errors (with --strict, warnings too); 2: usage or configuration error.
+    """
+    settings = inv.settings(script_location=script_location)
+    stdin = sys.stdin.read() if "-" in targets else ""
+    request = api.LintRequest(
+        targets=targets,
+        since=since,
+        select=_codes(select),
+        ignore=_codes(ignore),
+        extend_select=_codes(extend_select),
+        postgresql_version=postgresql_version,
+        stdin=stdin,
+    )
+    result = api.lint(settings, request)
+    chosen = _format(output_format)
+    if chosen == "json":
+        click.echo(lint_report.to_json(result))
+    elif chosen == "sarif":
+        click.echo(lint_report.to_sarif(result))
+    elif chosen == "github":
+        click.echo(lint_report.to_github(result))
+    else:
+        click.echo(lint_report.to_text(result, colour=sys.stdout.isatty()))
+    failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
+    if any(f.severity in failing for f in result.findings):
+        raise SystemExit(EXIT_FINDINGS)
+
+
+@cli.command()
+@click.argument("code", required=False, metavar="[CODE]")
+def rule(code: str | None) -> None:
+    """List every lint rule, or explain one (by code or name): the text of its doc page."""
+    if code is None:
+        for item in ALL_RULES:
+            flags = " (opt-in)" if item.opt_in else ""
+            click.echo(f"{item.code}  {item.name:<30} {item.severity.value:<8} {item.summary}{flags}")
+        return
+    found = find_rule(code)
+    if found is None:
+        raise UsageError(f"no rule {code!r}; `expandcontract rule` lists them")
+    click.echo(rule_page(found))
 
 
 def main() -> None:
