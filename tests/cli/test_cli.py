@@ -127,6 +127,16 @@ COMMAND_OPTIONS = {
     "check": ["--script-location"],
     "upgrade": ["--phase", "--sql", "--url"],
     "status": ["--url", "--json"],
+    "lint": [
+        "--since",
+        "--select",
+        "--ignore",
+        "--extend-select",
+        "--format",
+        "--strict",
+        "--postgresql-version",
+    ],
+    "rule": [],
 }
 
 

@@ -1,8 +1,8 @@
 """Write small Alembic histories and SQL, lint them, and read the findings: the rule tests' toolkit.
 
-    result = lint_history(tmp_path, baseline('op.create_table("t", sa.Column("id", sa.Integer))'),
-                          expand('op.drop_column("t", "a")'))
-    assert codes(result) == ["EC001", "EC101"]
+result = lint_history(tmp_path, baseline('op.create_table("t", sa.Column("id", sa.Integer))'),
+                      expand('op.drop_column("t", "a")'))
+assert codes(result) == ["EC001", "EC101"]
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ def _file(rev_id: str, down: str | None, rev: Rev, labels: tuple[str, ...] = ())
     return (
         f'"""{doc}"""\n{HEADER}{textwrap.dedent(rev.module)}\n'
         f"revision = {rev_id!r}\ndown_revision = {down!r}\nbranch_labels = {labels or None!r}\n"
-        f"depends_on = {rev.depends_on or None!r}\n\n\ndef upgrade():\n{body}\n\n\ndef downgrade():\n    pass\n"
+        f"depends_on = {rev.depends_on or None!r}\n\n\n"
+        f"def upgrade():\n{body}\n\n\ndef downgrade():\n    pass\n"
     )
 
 
@@ -118,9 +119,14 @@ def write_history(tmp_path: Path, *revisions: Rev, phased: bool = True, env_py: 
         return history
     root = write(Rev(body="pass", phase="root", rev_id="root"), down, versions)
     heads = {
-        "expand": write(Rev(body="pass", phase="expand", rev_id="expand_root"), root, versions / "expand", ("expand",)),
+        "expand": write(
+            Rev(body="pass", phase="expand", rev_id="expand_root"), root, versions / "expand", ("expand",)
+        ),
         "contract": write(
-            Rev(body="pass", phase="contract", rev_id="contract_root"), root, versions / "contract", ("contract",)
+            Rev(body="pass", phase="contract", rev_id="contract_root"),
+            root,
+            versions / "contract",
+            ("contract",),
         ),
     }
     for rev in revisions:
