@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from expandcontract.capture_cache import CaptureCache
 from expandcontract.checks import Violation, check_layout
 from expandcontract.classify import classify_revision
 from expandcontract.errors import ContractBlocked, LayoutError
@@ -27,7 +28,9 @@ UpgradePhase = Literal["expand", "contract", "all"]
 UPGRADE_TARGETS: dict[str, str] = {"expand": "expand@head", "contract": "contract@head", "all": "heads"}
 
 
-def _read(settings: Settings) -> tuple[Path, History, list[CapturedRevision]]:
+def _read(
+    settings: Settings, cache: CaptureCache | None = None
+) -> tuple[Path, History, list[CapturedRevision]]:
     """(script directory, history, captured revisions): every revision read offline, bases first."""
     from expandcontract.alembic_ext.capture import capture_project
     from expandcontract.alembic_ext.project import open_project, reading_session
@@ -35,7 +38,7 @@ def _read(settings: Settings) -> tuple[Path, History, list[CapturedRevision]]:
     settings.require_project()
     with reading_session(settings):
         project = open_project(settings)
-        return Path(project.script.dir).resolve(), project.history, capture_project(project)
+        return Path(project.script.dir).resolve(), project.history, capture_project(project, cache)
 
 
 def capture(settings: Settings) -> tuple[History, list[CapturedRevision]]:
@@ -144,6 +147,7 @@ class LintRequest:
     extend_select: tuple[str, ...] = ()
     postgresql_version: int | None = None
     stdin: str = ""  # the SQL read from stdin when a target is "-"
+    cache: bool = True  # reuse revisions captured by earlier runs (settings.cache_dir)
 
 
 def lint(settings: Settings, request: LintRequest) -> LintResult:

@@ -32,6 +32,9 @@ class LintOptions:
     per_revision_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     project_dir: Path | None = None  # per-revision-ignores path globs are relative to it
     fresh: frozenset[str] = frozenset()  # units that are unreleased together (e.g. changed since a git ref)
+    # env.py runs all revisions of an upgrade in one transaction (Alembic's default, without
+    # transaction_per_migration=True): unreleased revisions that run together share it
+    shared_transaction: bool = False
     config_path: str = ""  # where per-revision-ignores come from (for EC903)
 
 
@@ -102,6 +105,7 @@ class _Walker:
             (r for r in options.rules if r.kind is RuleKind.CHANGE and self._applies(r)), key=lambda r: r.code
         )
         self.unit_rules = sorted((r for r in options.rules if r.kind is RuleKind.UNIT), key=lambda r: r.code)
+        self._open: tuple[str, _TransactionState] | None = None  # the transaction the last unit left open
 
     def _applies(self, rule: Rule) -> bool:
         return not rule.postgresql_only or self.options.dialect == "postgresql"
@@ -117,6 +121,26 @@ class _Walker:
             return self.replay.index_created_by(change.name) in fresh
         return False
 
+    def _carried(self, unit: Unit) -> _TransactionState:
+        """The transaction this unit starts in: the previous unit's, when both run in one upgrade
+        inside one transaction; else a new one."""
+        fresh = self.options.fresh
+        if (
+            self.options.shared_transaction
+            and self._open is not None
+            and self._open[0] in fresh
+            and unit.key in fresh
+            and unit.changes
+            and unit.changes[0].in_transaction
+        ):
+            carried = self._open[1]
+            return _TransactionState(
+                entries=list(carried.entries),
+                lock_timeout=carried.lock_timeout,
+                statement_timeout=carried.statement_timeout,
+            )
+        return _TransactionState()
+
     def walk(self, unit: Unit, report: bool) -> list[tuple[Finding, Change | None, Phase | None]]:
         """Apply the unit to the replay; when `report`, the raw findings (with the change and its phase)."""
         out: list[tuple[Finding, Change | None, Phase | None]] = []
@@ -126,7 +150,7 @@ class _Walker:
             "lock_timeout": self.options.env_lock_timeout,
             "statement_timeout": self.options.env_statement_timeout,
         }
-        txn = _TransactionState()
+        txn = self._carried(unit)
         for index, change in enumerate(unit.changes):
             if index and groups[index] != groups[index - 1]:
                 txn = _TransactionState()
@@ -142,6 +166,8 @@ class _Walker:
                     session[name] = on
             txn.entries.append((change, not new_table))
             self.replay.apply(change, unit.key)
+        last_open = bool(unit.changes) and unit.changes[-1].in_transaction
+        self._open = (unit.key, txn) if last_open else None
         if report:
             for rule in self.unit_rules:
                 assert rule.check_unit is not None
@@ -302,6 +328,8 @@ def _phase_summaries(
 def _ignored_by_config(unit: Unit, options: LintOptions) -> list[tuple[str, set[str]]]:
     """(pattern, codes) of per-revision-ignores entries that match this unit."""
     out: list[tuple[str, set[str]]] = []
+    if not options.per_revision_ignores:
+        return out
     relative = unit.path
     if options.project_dir is not None:
         try:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from expandcontract.capture_cache import CaptureCache
 from expandcontract.checks import check_layout
 from expandcontract.env_facts import read_env
 from expandcontract.errors import UsageError
@@ -17,6 +18,8 @@ from expandcontract.model import DeclaredPhase, Finding
 from expandcontract.rules.base import Unit
 from expandcontract.rules.registry import select_rules
 from expandcontract.settings import Settings
+
+CACHE_FOLDER = ".expandcontract_cache"
 
 if TYPE_CHECKING:
     from expandcontract.api import LintRequest
@@ -72,7 +75,7 @@ def _linted(
     for spec in targets.ranges:
         chosen &= revision_range(history, spec)
         explicit = True
-    paths = {str(Path(r.path).resolve()): r.revision for r in history.revisions}
+    paths = {r.path: r.revision for r in history.revisions}  # revision paths are resolved already
     if targets.revision_files:
         named = {paths[str(p)] for p in targets.revision_files if str(p) in paths}
         chosen &= named
@@ -100,7 +103,9 @@ def run_lint(settings: Settings, request: LintRequest) -> LintResult:
     if targets.project:
         from expandcontract.api import _read
 
-        script_dir, history, captured = _read(settings)
+        folder = settings.cache_dir or settings.project_dir / CACHE_FOLDER
+        cache = CaptureCache(folder, settings.dialect) if request.cache else None
+        script_dir, history, captured = _read(settings, cache)
         env = read_env(script_dir / "env.py")
         units = revision_units(captured)
         linted, explicit = _linted(history, request, targets, settings)
@@ -124,6 +129,7 @@ def run_lint(settings: Settings, request: LintRequest) -> LintResult:
         per_revision_ignores=settings.lint.per_revision_ignores,
         project_dir=settings.project_dir,
         fresh=frozenset(fresh),
+        shared_transaction=targets.project and not env.transaction_per_migration,
         config_path=str(settings.config_file or ""),
     )
     return lint_units(units, linted, options, layout)

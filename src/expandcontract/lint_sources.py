@@ -49,11 +49,11 @@ def sql_unit(path: str, text: str, dialect: str, in_transaction: bool) -> Unit:
 
 def layout_findings(violations: Sequence[Violation], history: History) -> dict[str, list[Finding]]:
     """EC005/EC006 from the layout check, keyed by the revision they are about."""
-    by_path = {str(Path(r.path).resolve()): r.revision for r in history.revisions}
+    by_path = {r.path: r.revision for r in history.revisions}  # resolved already, as violations' paths
     out: dict[str, list[Finding]] = {}
     for violation in violations:
         rule = BY_CODE.get(violation.code)
-        revision = by_path.get(str(Path(violation.path).resolve())) if violation.path else None
+        revision = by_path.get(violation.path) if violation.path else None
         if rule is None or revision is None:
             continue
         finding = Finding(

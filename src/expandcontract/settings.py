@@ -53,6 +53,7 @@ class Settings:
     version_table: str = "alembic_version"
     version_table_schema: str | None = None
     lock_timeout: str | None = DEFAULT_LOCK_TIMEOUT  # what before_migrations() sets on PostgreSQL; None: off
+    cache_dir: Path | None = None  # where lint keeps captured revisions (default: .expandcontract_cache)
     lint: LintSettings = LintSettings()
 
     def require_url(self) -> str:
@@ -202,6 +203,8 @@ def _apply_table(settings: Settings, table: Mapping[str, Any], source: Path) -> 
             changes["version_table"] = _str(value, key, source)
         elif key == "version-table-schema":
             changes["version_table_schema"] = _str(value, key, source)
+        elif key == "cache-dir":
+            changes["cache_dir"] = _path(value, key, base, source)
         elif key == "lock-timeout":
             changes["lock_timeout"] = _lock_timeout(value, key, source)
         elif key == "lint":

@@ -39,6 +39,7 @@ from expandcontract.alembic_ext.offline_bind import OfflineBind
 from expandcontract.alembic_ext.op_changes import OpContext, changes_of
 from expandcontract.alembic_ext.project import FAILS_AT_IMPORT, AlembicProject, frames_in
 from expandcontract.alembic_ext.stubs import mentions_stand_in, stand_in_globals
+from expandcontract.capture_cache import CaptureCache, cacheable
 from expandcontract.model import (
     CapturedOperation,
     CapturedRevision,
@@ -421,9 +422,19 @@ def _read(path: str) -> str:
         return fh.read()
 
 
-def capture_project(project: AlembicProject) -> list[CapturedRevision]:
-    """Capture every revision, bases first. Call inside `reading_session`."""
-    return [
-        capture_revision(project, script, info)
-        for script, info in zip(project.scripts(), project.history.revisions, strict=True)
-    ]
+def capture_project(project: AlembicProject, cache: CaptureCache | None = None) -> list[CapturedRevision]:
+    """Capture every revision, bases first. Call inside `reading_session`.
+
+    With a cache, revisions captured before (same bytes, same tools) are not run again; those come
+    back without their Alembic operation objects.
+    """
+    out: list[CapturedRevision] = []
+    for script, info in zip(project.scripts(), project.history.revisions, strict=True):
+        source = Path(info.path).read_bytes() if cache is not None else b""
+        found = cache.load(info, source) if cache is not None else None  # only cacheable files are stored
+        if found is None:
+            found = capture_revision(project, script, info)
+            if cache is not None and cacheable(source.decode("utf-8", errors="replace")):
+                cache.store(found, source)
+        out.append(found)
+    return out

@@ -312,6 +312,7 @@ def _format(given: str | None) -> str:
 )
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.option("--postgresql-version", type=click.IntRange(9, 99), help="Target server major version.")
+@click.option("--no-cache", is_flag=True, help="Read every revision again (ignore .expandcontract_cache).")
 @script_location_option
 @pass_invocation
 def lint(
@@ -324,6 +325,7 @@ def lint(
     output_format: str | None,
     strict: bool,
     postgresql_version: int | None,
+    no_cache: bool,
     script_location: Path | None,
 ) -> None:
     """Lint migrations for destructive and locking changes, knowing each revision's phase.
@@ -344,6 +346,7 @@ def lint(
         extend_select=_codes(extend_select),
         postgresql_version=postgresql_version,
         stdin=stdin,
+        cache=not no_cache,
     )
     result = api.lint(settings, request)
     chosen = _format(output_format)

@@ -4,8 +4,9 @@ table for as long as a scan, an index build or a rewrite takes."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
-from expandcontract.model import ChangeKind, ConstraintType, Severity
+from expandcontract.model import Change, ChangeKind, ConstraintType, Severity
 from expandcontract.rules.base import Hit, Step, change_rule
 from expandcontract.rules.locks import Lock, lock_of
 from expandcontract.rules.recipes import type_verdict
@@ -24,6 +25,13 @@ def _called(what: str, name: str | None) -> str:
     if name:
         return f"{what} {name}"
     return f"{'an' if what[0] in 'aeiou' else 'a'} {what}"
+
+
+def _line_of(earlier: Change, step: Step) -> str:
+    """`line 12`, or `r05_add.py line 12` when the change is in another (earlier) revision."""
+    if earlier.location.path == step.change.location.path:
+        return f"line {earlier.location.line}"
+    return f"{Path(earlier.location.path).name} line {earlier.location.line}"
 
 
 def _table(step: Step) -> str:
@@ -667,7 +675,7 @@ def validate_in_same_transaction(step: Step) -> Iterator[Hit]:
         reason = f"the transaction that added {change.name} NOT VALID still holds its lock"
     elif step.transaction.exclusive:
         held = step.transaction.exclusive[0]
-        reason = f"the transaction holds an ACCESS EXCLUSIVE lock since line {held.location.line}"
+        reason = f"the transaction holds an ACCESS EXCLUSIVE lock since {_line_of(held, step)}"
     else:
         return
     yield Hit(
@@ -787,7 +795,7 @@ def many_locks_one_transaction(step: Step) -> Iterator[Hit]:
     if (other_table and lock >= Lock.ROW_EXCLUSIVE) or (change.kind in _SLOW and lock > Lock.NONE):
         yield Hit(
             f"runs while this transaction holds an ACCESS EXCLUSIVE lock on {first.table} "
-            f"(line {first.location.line}); that table stays blocked until commit",
+            f"({_line_of(first, step)}); that table stays blocked until commit",
             "one lock-taking statement per transaction: split the revision or commit in between",
         )
 
