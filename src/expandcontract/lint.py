@@ -27,6 +27,7 @@ class LintOptions:
     postgresql_version: int = 16
     dialect: str = "postgresql"
     session_timezone: str | None = None
+    version_table: str = "alembic_version"
     env_lock_timeout: bool = False  # env.py (or the extension's hook) sets lock_timeout for every run
     env_statement_timeout: bool = False
     per_revision_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -222,6 +223,7 @@ class _Walker:
             transaction=Transaction(exclusive=exclusive, not_valid=not_valid, later=later),
             postgresql_version=self.options.postgresql_version,
             session_timezone=self.options.session_timezone,
+            version_table=self.options.version_table,
         )
         out: list[tuple[Finding, Change | None, Phase | None]] = []
         for rule in self.change_rules:

@@ -124,6 +124,7 @@ def run_lint(settings: Settings, request: LintRequest) -> LintResult:
         postgresql_version=request.postgresql_version or settings.postgresql_version,
         dialect=settings.dialect,
         session_timezone=settings.lint.session_timezone,
+        version_table=settings.version_table,
         env_lock_timeout=env.sets_lock_timeout or (env.calls_hook and settings.lock_timeout is not None),
         env_statement_timeout=env.sets_statement_timeout,
         per_revision_ignores=settings.lint.per_revision_ignores,

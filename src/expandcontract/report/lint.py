@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from expandcontract import __version__
 from expandcontract.lint import LintResult
@@ -158,10 +159,11 @@ def _sarif_rule(rule: Rule) -> dict[str, Any]:
 
 
 def _uri(path: str) -> str:
+    """A relative URI reference (percent-encoded) below the working directory, else a file: URI."""
     if not path or path == "-":
         return "stdin"
-    shown_path = shown(path)
-    return Path(shown_path).as_posix() if not Path(shown_path).is_absolute() else Path(shown_path).as_uri()
+    shown_path = Path(shown(path))
+    return shown_path.as_uri() if shown_path.is_absolute() else quote(shown_path.as_posix())
 
 
 def to_sarif(result: LintResult) -> str:
@@ -169,12 +171,12 @@ def to_sarif(result: LintResult) -> str:
     index = {r.code: i for i, r in enumerate(rules)}
     results = []
     for f in result.findings:
-        region: dict[str, int] = {}
+        # GitHub code scanning needs a region with startLine on every result: a finding about the
+        # whole file (line 0) points at its first line
+        region = {"startLine": f.location.line or 1}
         if f.location.line:
-            region = {"startLine": f.location.line, "startColumn": f.location.column or 1}
-        location: dict[str, Any] = {"artifactLocation": {"uri": _uri(f.location.path)}}
-        if region:
-            location["region"] = region
+            region["startColumn"] = f.location.column or 1
+        location: dict[str, Any] = {"artifactLocation": {"uri": _uri(f.location.path)}, "region": region}
         results.append(
             {
                 "ruleId": f.code,

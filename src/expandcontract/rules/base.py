@@ -81,6 +81,10 @@ class Step:
     postgresql_version: int
     statement_timeout: bool = False  # a statement_timeout is in effect
     session_timezone: str | None = None
+    version_table: str = "alembic_version"  # Alembic's own bookkeeping: never a finding
+
+    def on_version_table(self) -> bool:
+        return (self.change.table or "").lower() == self.version_table.lower()
 
     @property
     def existing_table(self) -> bool:

@@ -684,9 +684,6 @@ def validate_in_same_transaction(step: Step) -> Iterator[Hit]:
     )
 
 
-_VERSION_TABLES = ("alembic_version",)
-
-
 @change_rule(
     "EC315",
     "unbatched-backfill",
@@ -729,7 +726,7 @@ def unbatched_backfill(step: Step) -> Iterator[Hit]:
         return
     if change.kind is ChangeKind.DELETE and not change.has_where:
         return  # EC108
-    if (change.table or "").lower() in _VERSION_TABLES:
+    if step.on_version_table():
         return
     verb = "updates" if change.kind is ChangeKind.UPDATE else "deletes from"
     yield Hit(

@@ -20,7 +20,6 @@ NOT_DDL = DML | frozenset(
         ChangeKind.TRUNCATE,
     }
 )
-VERSION_TABLES = ("alembic_version",)
 
 
 @engine_rule("EC001", "contract-in-expand", "a contract change in a revision that runs before the deploy")
@@ -146,7 +145,7 @@ def data_with_schema(step: Step) -> Iterator[Hit]:
     change = step.change
     if change.kind not in DML or not step.existing_table:
         return
-    if (change.table or "").lower() in VERSION_TABLES:
+    if step.on_version_table():
         return
     ddl = next(
         (c for c in step.unit.changes if c.kind not in NOT_DDL and c.kind is not ChangeKind.OTHER_DDL), None
