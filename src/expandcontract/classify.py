@@ -15,7 +15,7 @@ from expandcontract.model import (
     Phase,
     RevisionClassification,
 )
-from expandcontract.sql import is_compatible_type_change
+from expandcontract.sql import TypeChange, type_change
 
 Verdict = tuple[Phase, frozenset[Hazard]]
 NONE: frozenset[Hazard] = frozenset()
@@ -37,10 +37,21 @@ def _add_column(change: Change, dialect: str) -> Verdict:
     return (Phase.RECIPE if required else Phase.EXPAND), hazards
 
 
-def _alter_type(change: Change, dialect: str) -> Verdict:
-    if change.old_type and change.type and is_compatible_type_change(change.old_type, change.type, dialect):
+def type_change_verdict(
+    change: Change, dialect: str, postgresql_version: int = 16, session_timezone: str | None = None
+) -> Verdict:
+    """A type change old code accepts is expand (a rewrite if PostgreSQL must copy the table);
+    any other needs the new-column recipe."""
+    verdict = type_change(change.old_type, change.type, dialect, postgresql_version, session_timezone)
+    if verdict is TypeChange.SAFE:
         return Phase.EXPAND, NONE
+    if verdict is TypeChange.REWRITE:
+        return Phase.EXPAND, REWRITE
     return Phase.RECIPE, REWRITE
+
+
+def _alter_type(change: Change, dialect: str) -> Verdict:
+    return type_change_verdict(change, dialect)
 
 
 def _add_constraint(change: Change, dialect: str) -> Verdict:

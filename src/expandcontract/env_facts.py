@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,14 @@ def _strings(tree: ast.AST) -> list[str]:
     ]
 
 
+def _sets(text: str, setting: str) -> bool:
+    """The string sets `setting` to something other than 0 (which turns it off)."""
+    for match in re.finditer(rf"{setting}\s*(?:=|\bto\b)?\s*'?\s*([0-9]*)", text):
+        if match.group(1) != "0" or re.match(r"0*[1-9]", match.group(1)):
+            return True
+    return False
+
+
 def read_env(env_py: Path | None) -> EnvFacts:
     if env_py is None or not env_py.is_file():
         return EnvFacts()
@@ -40,7 +49,7 @@ def read_env(env_py: Path | None) -> EnvFacts:
     )
     return EnvFacts(
         calls_hook=calls_gate_hook(env_py),
-        sets_lock_timeout=any("lock_timeout" in s for s in strings),
-        sets_statement_timeout=any("statement_timeout" in s for s in strings),
+        sets_lock_timeout=any(_sets(s, "lock_timeout") for s in strings),
+        sets_statement_timeout=any(_sets(s, "statement_timeout") for s in strings),
         transaction_per_migration=per_migration,
     )

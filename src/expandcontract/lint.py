@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from expandcontract.classify import classify_change
+from expandcontract.classify import classify_change, type_change_verdict
 from expandcontract.model import Change, ChangeKind, DeclaredPhase, Finding, Location, Phase, Severity
 from expandcontract.rules.base import Hit, Rule, RuleKind, Step, Transaction, Unit
 from expandcontract.rules.locks import Lock, lock_of
@@ -77,6 +77,7 @@ def _groups(changes: Sequence[Change]) -> list[int]:
         if previous is not None and (
             not change.in_transaction
             or not previous.in_transaction
+            or change.transaction != previous.transaction
             or (previous.kind is ChangeKind.TRANSACTION_CONTROL and previous.detail in _BOUNDARIES)
         ):
             current += 1
@@ -114,6 +115,14 @@ class _Walker:
     def _fresh(self, unit: Unit) -> frozenset[str]:
         return self.options.fresh | {unit.key} if unit.key in self.options.fresh else frozenset({unit.key})
 
+    def _with_known_type(self, change: Change) -> Change:
+        """A type change without `existing_type=` learns the old type from the replayed history."""
+        if change.kind is ChangeKind.ALTER_COLUMN_TYPE and not change.old_type:
+            column = self.replay.column(change)
+            if column is not None and column.type:
+                return replace(change, old_type=column.type)
+        return change
+
     def _new_table(self, change: Change, fresh: frozenset[str]) -> bool:
         table = self.replay.table(change)
         if table is not None:
@@ -122,18 +131,21 @@ class _Walker:
             return self.replay.index_created_by(change.name) in fresh
         return False
 
-    def _carried(self, unit: Unit) -> _TransactionState:
-        """The transaction this unit starts in: the previous unit's, when both run in one upgrade
-        inside one transaction; else a new one."""
+    def _shares(self, earlier: str, later: Unit) -> bool:
+        """Whether `later` starts inside the transaction `earlier` left open: both run in one upgrade
+        (unreleased together) and env.py runs the whole upgrade in one transaction."""
         fresh = self.options.fresh
-        if (
+        return (
             self.options.shared_transaction
-            and self._open is not None
-            and self._open[0] in fresh
-            and unit.key in fresh
-            and unit.changes
-            and unit.changes[0].in_transaction
-        ):
+            and earlier in fresh
+            and later.key in fresh
+            and bool(later.changes)
+            and later.changes[0].in_transaction
+        )
+
+    def _carried(self, unit: Unit) -> _TransactionState:
+        """The transaction this unit starts in: the previous unit's, or a new one."""
+        if self._open is not None and self._shares(self._open[0], unit):
             carried = self._open[1]
             return _TransactionState(
                 entries=list(carried.entries),
@@ -142,11 +154,26 @@ class _Walker:
             )
         return _TransactionState()
 
-    def walk(self, unit: Unit, report: bool) -> list[tuple[Finding, Change | None, Phase | None]]:
-        """Apply the unit to the replay; when `report`, the raw findings (with the change and its phase)."""
+    def walk(
+        self, unit: Unit, report: bool, following: Unit | None = None
+    ) -> list[tuple[Finding, Change | None, Phase | None]]:
+        """Apply the unit to the replay; when `report`, the raw findings (with the change and its phase).
+
+        `following` is the next unit in history order: its first statements run in this unit's last
+        transaction when the two share one.
+        """
         out: list[tuple[Finding, Change | None, Phase | None]] = []
         fresh = self._fresh(unit)
         groups = _groups(unit.changes)
+        spill: tuple[Change, ...] = ()
+        if (
+            following is not None
+            and unit.changes
+            and unit.changes[-1].in_transaction
+            and self._shares(unit.key, following)
+        ):
+            next_groups = _groups(following.changes)
+            spill = tuple(c for c, g in zip(following.changes, next_groups, strict=True) if g == 0)
         session = {
             "lock_timeout": self.options.env_lock_timeout,
             "statement_timeout": self.options.env_statement_timeout,
@@ -156,15 +183,17 @@ class _Walker:
             if index and groups[index] != groups[index - 1]:
                 txn = _TransactionState()
             new_table = self._new_table(change, fresh)
+            change = self._with_known_type(change)
             if report:
-                out.extend(self._check(unit, change, index, groups, txn, session, new_table))
+                out.extend(self._check(unit, change, index, groups, txn, session, new_table, spill))
             setting = _setting(change)
             if setting is not None:
                 name, on = setting
-                if change.detail.upper() == "LOCAL" and change.in_transaction:
-                    setattr(txn, name, on)
-                else:
+                if change.detail.upper() != "LOCAL":
                     session[name] = on
+                elif change.in_transaction:
+                    setattr(txn, name, on)
+                # SET LOCAL outside a transaction block: PostgreSQL warns and ignores it
             txn.entries.append((change, not new_table))
             self.replay.apply(change, unit.key)
         last_open = bool(unit.changes) and unit.changes[-1].in_transaction
@@ -185,13 +214,19 @@ class _Walker:
         txn: _TransactionState,
         session: dict[str, bool],
         new_table: bool,
+        spill: tuple[Change, ...] = (),
     ) -> list[tuple[Finding, Change | None, Phase | None]]:
         phase, hazards = classify_change(change, self.options.dialect)
+        if change.kind is ChangeKind.ALTER_COLUMN_TYPE:
+            phase, hazards = type_change_verdict(
+                change, self.options.dialect, self.options.postgresql_version, self.options.session_timezone
+            )
         if new_table and phase in (Phase.RECIPE, Phase.CONTRACT):
             phase = Phase.EXPAND  # no release has seen the table yet
         in_txn = change.in_transaction
         later = (
             tuple(c for i, c in enumerate(unit.changes) if i > index and groups[i] == groups[index])
+            + (spill if groups[index] == groups[-1] else ())
             if in_txn
             else ()
         )
@@ -440,9 +475,10 @@ def lint_units(
     walker = _Walker(options)
     reports: list[UnitReport] = []
     patterns_used: set[str] = set()
-    for unit in units:
+    for position, unit in enumerate(units):
         report = unit.key in wanted
-        raw = walker.walk(unit, report)
+        following = units[position + 1] if position + 1 < len(units) else None
+        raw = walker.walk(unit, report, following)
         if not report:
             continue
         findings = [f for f, _, _ in raw if f.code]

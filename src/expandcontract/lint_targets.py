@@ -20,10 +20,7 @@ def _resolve(history: History, name: str, side: str) -> set[str]:
         return set(history.heads)
     if key.endswith("@head"):
         label = key[: -len("@head")]
-        members = history.ancestors(
-            [r.revision for r in history.revisions if label in r.branch_labels], follow_depends_on=False
-        )
-        branch = _descendants(history, members)
+        branch = _descendants(history, {r.revision for r in history.revisions if label in r.branch_labels})
         heads = [r for r in branch if not any(c in branch for c in history.children.get(r, ()))]
         if not heads:
             raise UsageError(f"no branch labelled {label!r} in the {side} of the revision range")
@@ -72,6 +69,10 @@ def _git(args: Iterable[str], cwd: Path) -> subprocess.CompletedProcess[str]:
         raise UsageError(f"--since needs git, which could not be run ({exc.strerror})") from exc
 
 
+def _branch(ref: str) -> str:
+    return ref.removeprefix("refs/remotes/").removeprefix("origin/")
+
+
 def changed_since(ref: str, cwd: Path) -> set[Path]:
     """Files added or modified since `ref` (from where the branch left it), committed or not."""
     top = _git(["rev-parse", "--show-toplevel"], cwd)
@@ -81,7 +82,8 @@ def changed_since(ref: str, cwd: Path) -> set[Path]:
     if _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd).returncode != 0:
         raise UsageError(
             f"--since {ref}: no such git ref here; in a shallow CI clone fetch it first "
-            f"(git fetch --depth=50 origin {ref.removeprefix('origin/')}, or checkout with fetch-depth: 0)"
+            f"(git fetch --depth=50 origin +{_branch(ref)}:refs/remotes/origin/{_branch(ref)}, "
+            "or check out with fetch-depth: 0)"
         )
     base = _git(["merge-base", ref, "HEAD"], cwd)
     start = base.stdout.strip() if base.returncode == 0 and base.stdout.strip() else ref

@@ -153,6 +153,7 @@ class Change:
     volatile_default: bool = False
     generated: bool = False  # stored generated, identity or serial column
     in_transaction: bool = True  # False inside autocommit_block() or after an explicit COMMIT
+    transaction: int = 0  # transaction boundaries (BEGIN, COMMIT, ROLLBACK, autocommit_block) before it
     operation: str = ""  # Alembic op class name, "sql" for parsed SQL, or the op name read from the AST
     sql: str = ""  # the SQL this change comes from (empty when unknown)
     detail: str = ""  # why a change is opaque, or what it is when nothing else says

@@ -49,7 +49,7 @@ from expandcontract.model import (
     ReadMode,
     RevisionInfo,
 )
-from expandcontract.sql import changes_from_sql, transaction_after
+from expandcontract.sql import changes_from_sql, next_transaction, transaction_after
 
 
 class _Output(io.StringIO):
@@ -262,13 +262,19 @@ def _changes(
     """The revision's changes, and where it read from the (absent) database."""
     out: list[Change] = []
     reads: list[Location] = []
+    transaction = 0
     for entry in recorder.timeline:
         location = Location(path, entry.line)
         if entry.operation is None:
             found = changes_from_sql(
-                entry.sql, dialect=dialect.name, location=location, in_transaction=in_transaction
+                entry.sql,
+                dialect=dialect.name,
+                location=location,
+                in_transaction=in_transaction,
+                transaction=transaction,
             )
             in_transaction = transaction_after(found, in_transaction)
+            transaction = next_transaction(found, transaction)
             if entry.kind is not _Kind.ALEMBIC:
                 source = "get_bind().execute" if entry.kind is _Kind.THROUGH_BIND else "context.execute"
                 out.extend(replace(c, operation=source) for c in found)
@@ -277,9 +283,16 @@ def _changes(
             continue
         if entry.runs_operations and not entry.sql.strip():
             continue  # the operations it invoked are recorded on their own
-        ctx = OpContext(location=location, sql=entry.sql, in_transaction=in_transaction, dialect=dialect)
+        ctx = OpContext(
+            location=location,
+            sql=entry.sql,
+            in_transaction=in_transaction,
+            dialect=dialect,
+            transaction=transaction,
+        )
         found = changes_of(entry.operation, ctx)
         in_transaction = transaction_after(found, in_transaction)
+        transaction = next_transaction(found, transaction)
         out.extend(found)
     return out, tuple(reads)
 

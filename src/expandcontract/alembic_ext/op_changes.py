@@ -19,7 +19,7 @@ from sqlalchemy.sql.schema import Computed, DefaultClause, FetchedValue, Identit
 
 from expandcontract.alembic_ext.stubs import stand_in_name
 from expandcontract.model import Change, ChangeKind, ColumnSpec, ConstraintType, Location
-from expandcontract.sql import changes_from_sql, check_proves_not_null, is_volatile_default
+from expandcontract.sql import VIRTUAL_ON_18, changes_from_sql, check_proves_not_null, is_volatile_default
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class OpContext:
     sql: str
     in_transaction: bool
     dialect: Dialect
+    transaction: int = 0  # see Change.transaction
 
     def change(self, kind: ChangeKind, operation: ops.MigrateOperation, **fields: Any) -> Change:
         for key in ("table", "schema", "column", "name", "new_name"):
@@ -41,6 +42,7 @@ class OpContext:
             kind=kind,
             location=self.location,
             in_transaction=self.in_transaction,
+            transaction=self.transaction,
             operation=type(operation).__name__,
             sql=self.sql.strip(),
             **fields,
@@ -51,7 +53,11 @@ class OpContext:
         if not self.sql.strip():
             return [self.change(ChangeKind.OPAQUE, operation, detail=f"{name} emitted no SQL offline")]
         found = changes_from_sql(
-            self.sql, dialect=self.dialect.name, location=self.location, in_transaction=self.in_transaction
+            self.sql,
+            dialect=self.dialect.name,
+            location=self.location,
+            in_transaction=self.in_transaction,
+            transaction=self.transaction,
         )
         return [_with_operation(c, name) for c in found]
 
@@ -90,6 +96,11 @@ def _default_sql(default: Any, dialect: Dialect) -> str | None:
     if isinstance(default, sa.sql.ClauseElement):
         return str(default.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
     return str(default)
+
+
+def _virtual_on_18(column: sa.Column[Any]) -> bool:
+    """`sa.Computed(...)` without `persisted=`: PostgreSQL 18 makes it virtual."""
+    return column.computed is not None and column.computed.persisted is None
 
 
 def _generated(column: sa.Column[Any], ctx: OpContext) -> bool:
@@ -133,6 +144,11 @@ def _(operation: ops.CreateTableOp, ctx: OpContext) -> list[Change]:
         for c in operation.columns
         if isinstance(c, sa.Column)
     )
+    # the emitted SQL says what the dialect made of each column (an autoincrement key is SERIAL)
+    emitted = changes_from_sql(ctx.sql, dialect=ctx.dialect.name, location=ctx.location) if ctx.sql else []
+    rendered = next((c.column_specs for c in emitted if c.kind is ChangeKind.CREATE_TABLE), ())
+    if [s.name for s in rendered] == [s.name for s in specs]:
+        specs = rendered
     return [
         ctx.change(
             ChangeKind.CREATE_TABLE,
@@ -178,6 +194,7 @@ def _(operation: ops.AddColumnOp, ctx: OpContext) -> list[Change]:
             default=default,
             volatile_default=bool(default) and is_volatile_default(default or "", ctx.dialect.name),
             generated=_generated(column, ctx),
+            detail=VIRTUAL_ON_18 if _virtual_on_18(column) else "",
             **table,
         )
     ]

@@ -49,6 +49,11 @@ class ExpandContractGroup(click.Group):
             ctx.exit(EXIT_ERROR)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            # the reader stopped early (`expandcontract rule | head`): nothing left to say to it
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(EXIT_FINDINGS)
         except Exception as exc:
             # a bug of ours: still one line, unless asked for the traceback
             if os.environ.get(DEBUG_ENV):
@@ -375,7 +380,7 @@ def rule(code: str | None) -> None:
     found = find_rule(code)
     if found is None:
         raise UsageError(f"no rule {code!r}; `expandcontract rule` lists them")
-    click.echo(rule_page(found))
+    click.echo(rule_page(found).rstrip("\n"))
 
 
 def main() -> None:

@@ -94,8 +94,9 @@ def _argument_lines(command: click.Command, ctx: click.Context) -> list[str]:
         if not isinstance(param, click.Argument):
             continue
         facts = ["required" if param.required else "optional"]
-        if param.default is not None and not callable(param.default):
-            facts.append(f"default: `{param.default}`")
+        default = param.get_default(ctx, call=False)
+        if default not in (None, ()) and not callable(default) and type(default).__name__ != "Sentinel":
+            facts.append(f"default: `{default}`")
         lines.append(f"- `{param.make_metavar(ctx)}`: {', '.join(facts)}")
     return lines
 

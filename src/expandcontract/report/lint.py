@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -123,13 +124,24 @@ def _escape_property(text: str) -> str:
 _GITHUB_LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.GATED: "notice"}
 
 
+def _workspace_relative(path: str) -> str:
+    """Annotations name files relative to the repository (GITHUB_WORKSPACE), wherever lint ran."""
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if workspace:
+        try:
+            return Path(path).resolve().relative_to(Path(workspace).resolve()).as_posix()
+        except ValueError:
+            pass
+    return shown(path)
+
+
 def to_github(result: LintResult) -> str:
     """GitHub Actions workflow commands: one annotation per finding on the PR's diff."""
     lines: list[str] = []
     for f in result.findings:
         props = []
         if f.location.path and f.location.path != "-":
-            props.append(f"file={_escape_property(shown(f.location.path))}")
+            props.append(f"file={_escape_property(_workspace_relative(f.location.path))}")
         if f.location.line:
             props.append(f"line={f.location.line}")
             props.append(f"col={f.location.column or 1}")

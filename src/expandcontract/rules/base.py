@@ -12,6 +12,7 @@ import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 
 from expandcontract.model import Change, DeclaredPhase, Hazard, Location, Phase, ReadMode, Severity
 from expandcontract.schema_state import ColumnState, TableState
@@ -82,6 +83,12 @@ class Step:
     statement_timeout: bool = False  # a statement_timeout is in effect
     session_timezone: str | None = None
     version_table: str = "alembic_version"  # Alembic's own bookkeeping: never a finding
+
+    def line_of(self, other: Change) -> str:
+        """Where another change is, for a message: `line 12`, or `r05_add.py line 12` in another file."""
+        if other.location.path == self.change.location.path:
+            return f"line {other.location.line}"
+        return f"{Path(other.location.path).name} line {other.location.line}"
 
     def on_version_table(self) -> bool:
         return (self.change.table or "").lower() == self.version_table.lower()

@@ -4,13 +4,12 @@ table for as long as a scan, an index build or a rewrite takes."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
-from expandcontract.model import Change, ChangeKind, ConstraintType, Severity
+from expandcontract.model import ChangeKind, ConstraintType, Severity
 from expandcontract.rules.base import Hit, Step, change_rule
 from expandcontract.rules.locks import Lock, lock_of
 from expandcontract.rules.recipes import type_verdict
-from expandcontract.sql import TypeChange
+from expandcontract.sql import VIRTUAL_ON_18, TypeChange
 
 AUTOCOMMIT = "inside `with op.get_context().autocommit_block():`"
 NOT_VALID_THEN_VALIDATE = (
@@ -25,13 +24,6 @@ def _called(what: str, name: str | None) -> str:
     if name:
         return f"{what} {name}"
     return f"{'an' if what[0] in 'aeiou' else 'a'} {what}"
-
-
-def _line_of(earlier: Change, step: Step) -> str:
-    """`line 12`, or `r05_add.py line 12` when the change is in another (earlier) revision."""
-    if earlier.location.path == step.change.location.path:
-        return f"line {earlier.location.line}"
-    return f"{Path(earlier.location.path).name} line {earlier.location.line}"
 
 
 def _table(step: Step) -> str:
@@ -379,6 +371,8 @@ def rewriting_column(step: Step) -> Iterator[Hit]:
     ```
     """
     change = step.change
+    if step.postgresql_version >= 18 and change.detail == VIRTUAL_ON_18:
+        return  # virtual: computed on read, no rewrite
     if change.kind is ChangeKind.ADD_COLUMN and change.generated and step.existing_table:
         yield Hit(
             f"adds generated/identity column {change.target}, which rewrites the table",
@@ -675,7 +669,7 @@ def validate_in_same_transaction(step: Step) -> Iterator[Hit]:
         reason = f"the transaction that added {change.name} NOT VALID still holds its lock"
     elif step.transaction.exclusive:
         held = step.transaction.exclusive[0]
-        reason = f"the transaction holds an ACCESS EXCLUSIVE lock since {_line_of(held, step)}"
+        reason = f"the transaction holds an ACCESS EXCLUSIVE lock since {step.line_of(held)}"
     else:
         return
     yield Hit(
@@ -735,7 +729,7 @@ def unbatched_backfill(step: Step) -> Iterator[Hit]:
     )
 
 
-_SLOW = frozenset(
+_ALWAYS_SLOW = frozenset(
     {
         ChangeKind.CREATE_INDEX,
         ChangeKind.VALIDATE_CONSTRAINT,
@@ -743,10 +737,25 @@ _SLOW = frozenset(
         ChangeKind.DELETE,
         ChangeKind.INSERT,
         ChangeKind.TABLE_MAINTENANCE,
-        ChangeKind.ALTER_COLUMN_TYPE,
-        ChangeKind.SET_NOT_NULL,
     }
 )
+
+
+def _slow(step: Step) -> bool:
+    """The statement scans, rewrites or builds something (so it holds earlier locks for long)."""
+    change = step.change
+    if change.kind in _ALWAYS_SLOW:
+        return True
+    if change.kind is ChangeKind.ALTER_COLUMN_TYPE:
+        return type_verdict(step) is not TypeChange.SAFE
+    if change.kind is ChangeKind.SET_NOT_NULL:
+        already = step.column is not None and step.column.nullable is False
+        return not already and not (step.proven_not_null and step.postgresql_version >= 12)
+    if change.kind is ChangeKind.ADD_COLUMN:
+        return change.volatile_default or change.generated
+    if change.kind is ChangeKind.ADD_CONSTRAINT:
+        return not change.not_valid and not change.using_index
+    return False
 
 
 @change_rule(
@@ -789,10 +798,10 @@ def many_locks_one_transaction(step: Step) -> Iterator[Hit]:
     first = held[0]
     other_table = (change.table or "").lower() != (first.table or "").lower()
     lock = lock_of(change)
-    if (other_table and lock >= Lock.ROW_EXCLUSIVE) or (change.kind in _SLOW and lock > Lock.NONE):
+    if (other_table and lock >= Lock.ROW_EXCLUSIVE) or (lock > Lock.NONE and _slow(step)):
         yield Hit(
             f"runs while this transaction holds an ACCESS EXCLUSIVE lock on {first.table} "
-            f"({_line_of(first, step)}); that table stays blocked until commit",
+            f"({step.line_of(first)}); that table stays blocked until commit",
             "one lock-taking statement per transaction: split the revision or commit in between",
         )
 

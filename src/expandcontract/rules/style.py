@@ -80,7 +80,7 @@ def prefer_timestamptz(step: Step) -> Iterator[Hit]:
     sa.Column("created_at", sa.DateTime(timezone=True))
     ```
     """
-    for spec in _typed(step, r"(TIMESTAMP|DATETIME|TIMESTAMP(\(\d+\))? WITHOUT TIME ZONE)"):
+    for spec in _typed(step, r"(TIMESTAMP|DATETIME)(\(\d+\))?( WITHOUT TIME ZONE)?"):
         yield Hit(f"{_where(step, spec)} is {spec.type} without a time zone", "use DateTime(timezone=True)")
 
 

@@ -121,7 +121,7 @@ def enum_value_in_transaction(step: Step) -> Iterator[Hit]:
     used = next((c for c in step.transaction.later if value and f"'{value}'" in c.sql), None)
     if used is not None:
         yield Hit(
-            f"adds value '{value}' to enum {change.name} and uses it at line {used.location.line} "
+            f"adds value '{value}' to enum {change.name} and uses it at {step.line_of(used)} "
             "in the same transaction; the value is unusable until commit",
             AUTOCOMMIT + ", or use the value in a later revision",
         )

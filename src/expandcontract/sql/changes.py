@@ -37,6 +37,8 @@ VOLATILE_FUNCTIONS = frozenset(
 )
 _VOLATILE_NODES: tuple[type[exp.Expr], ...] = (exp.Uuid, exp.Rand)
 _SERIAL_TYPES = frozenset({"SERIAL", "BIGSERIAL", "SMALLSERIAL"})
+# a generated column of the default kind: stored before PostgreSQL 18, virtual (no rewrite) from 18
+VIRTUAL_ON_18 = "generated column of the default kind (virtual on PostgreSQL 18)"
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ def _column_def(ctx: _Context, table: tuple[str | None, str | None], node: exp.C
     default: str | None = None
     volatile = False
     generated = isinstance(kind, exp.DataType) and kind.this.name in _SERIAL_TYPES
+    detail = ""
     extra: list[Change] = []
     column = _name(node.this)
     for constraint in node.args.get("constraints") or []:
@@ -143,6 +146,8 @@ def _column_def(ctx: _Context, table: tuple[str | None, str | None], node: exp.C
             generated = generated or not (
                 isinstance(ckind, exp.ComputedColumnConstraint) and ckind.args.get("persisted") is False
             )
+            if isinstance(ckind, exp.GeneratedAsIdentityColumnConstraint) and ckind.args.get("expression"):
+                detail = VIRTUAL_ON_18  # GENERATED ALWAYS AS (expr) without STORED
         elif isinstance(ckind, exp.Expr) and type(ckind) in _INLINE_CONSTRAINTS:
             ctype = _INLINE_CONSTRAINTS[type(ckind)]
             if ctype is ConstraintType.PRIMARY_KEY:
@@ -166,6 +171,7 @@ def _column_def(ctx: _Context, table: tuple[str | None, str | None], node: exp.C
         default=default,
         volatile_default=volatile,
         generated=generated,
+        detail=detail,
     )
     return [add, *extra]
 
@@ -865,8 +871,17 @@ def _alter_table_action(
     The action is parsed again on its own (most are modelled then); the rest are recognised from
     their tokens, and an action neither way understands is opaque.
     """
-    single = f"ALTER TABLE {_source(ctx, tokens[2], tokens[after - 1])} {_source(ctx, action[0], action[-1])}"
+    virtual = len(action) > 2 and action[-1].text.upper() == "VIRTUAL" and action[0].text.upper() == "ADD"
+    last = action[-2] if virtual else action[-1]  # PG18's VIRTUAL, which sqlglot does not read
+    single = f"ALTER TABLE {_source(ctx, tokens[2], tokens[after - 1])} {_source(ctx, action[0], last)}"
     parsed = split_statements(single, ctx.dialect)
+    if virtual and len(parsed) == 1 and isinstance(parsed[0].expression, exp.Alter):
+        return [
+            replace(c, generated=False, detail="virtual generated column")
+            if c.kind is ChangeKind.ADD_COLUMN
+            else c
+            for c in _alter(ctx, parsed[0].expression)
+        ]
     if len(parsed) == 1 and isinstance(parsed[0].expression, exp.Alter):
         return _alter(ctx, parsed[0].expression)
     found = _table_action_tokens(ctx, schema, name, action)
@@ -1024,6 +1039,14 @@ def _nested_dml(ctx: _Context, node: exp.Expr) -> list[Change]:
 _ENDS_OR_BEGINS = frozenset({"begin", "commit", "rollback"})
 
 
+def next_transaction(changes: Iterable[Change], transaction: int) -> int:
+    """The transaction number after `changes`: one more per BEGIN, COMMIT or ROLLBACK among them."""
+    for change in changes:
+        if change.kind is ChangeKind.TRANSACTION_CONTROL and change.detail in _ENDS_OR_BEGINS:
+            transaction += 1
+    return transaction
+
+
 def transaction_after(changes: Iterable[Change], in_transaction: bool) -> bool:
     """Whether a transaction is open after `changes` ran, starting from `in_transaction`."""
     for change in changes:
@@ -1039,6 +1062,7 @@ def changes_from_sql(
     location: Location,
     in_transaction: bool = True,
     statement_lines: bool = False,
+    transaction: int = 0,
 ) -> list[Change]:
     """Every change `sql` makes, in order.
 
@@ -1049,10 +1073,12 @@ def changes_from_sql(
     for statement in split_statements(sql, dialect):
         where = location
         if statement_lines:
-            where = replace(
-                location, line=location.line + statement.line - 1, column=statement.column + 1
-            )
-        changes = _statement_changes(statement, where, in_transaction, dialect)
+            where = replace(location, line=location.line + statement.line - 1, column=statement.column + 1)
+        changes = [
+            replace(c, transaction=transaction)
+            for c in _statement_changes(statement, where, in_transaction, dialect)
+        ]
         in_transaction = transaction_after(changes, in_transaction)
+        transaction = next_transaction(changes, transaction)
         out.extend(changes)
     return out
