@@ -52,6 +52,34 @@ class History:
     def in_phase(self, phase: DeclaredPhase) -> list[RevisionInfo]:
         return [r for r in self.revisions if r.declared_phase is phase]
 
+    def run_order(self) -> list[RevisionInfo]:
+        """Every revision in the order a full upgrade applies them: released history, then the expand
+        branch, then the contract branch (as `upgrade --phase all` does); parents always first."""
+        rank = {
+            DeclaredPhase.BASELINE: 0,
+            DeclaredPhase.EXPAND: 1,
+            DeclaredPhase.UNPHASED: 2,
+            DeclaredPhase.CONTRACT: 3,
+        }
+        position = {r.revision: i for i, r in enumerate(self.revisions)}
+        placed: set[str] = set()
+        waiting = list(self.revisions)
+        order: list[RevisionInfo] = []
+        while waiting:
+            ready = [
+                r
+                for r in waiting
+                if all(p in placed or p not in self.by_id for p in r.down_revisions + r.depends_on)
+            ]
+            if not ready:  # a cycle Alembic would refuse anyway: keep the given order
+                order.extend(waiting)
+                break
+            chosen = min(ready, key=lambda r: (rank[r.declared_phase], position[r.revision]))
+            order.append(chosen)
+            placed.add(chosen.revision)
+            waiting.remove(chosen)
+        return order
+
     def ordered(self, ids: Iterable[str]) -> list[RevisionInfo]:
         wanted = set(ids)
         return [r for r in self.revisions if r.revision in wanted]

@@ -13,7 +13,7 @@ from expandcontract.classify import classify_change, type_change_verdict
 from expandcontract.model import Change, ChangeKind, DeclaredPhase, Finding, Location, Phase, Severity
 from expandcontract.rules.base import Hit, Rule, RuleKind, Step, Transaction, Unit
 from expandcontract.rules.locks import Lock, lock_of
-from expandcontract.rules.registry import BY_CODE, matching
+from expandcontract.rules.registry import ALL_RULES, BY_CODE, matching
 from expandcontract.rules.suppression import Suppression, suppressions_in
 from expandcontract.schema_state import SchemaReplay
 
@@ -103,8 +103,9 @@ class _Walker:
     def __init__(self, options: LintOptions) -> None:
         self.options = options
         self.replay = SchemaReplay()
+        running = set(options.rules) | _summarised(options.rules)
         self.change_rules = sorted(
-            (r for r in options.rules if r.kind is RuleKind.CHANGE and self._applies(r)), key=lambda r: r.code
+            (r for r in running if r.kind is RuleKind.CHANGE and self._applies(r)), key=lambda r: r.code
         )
         self.unit_rules = sorted((r for r in options.rules if r.kind is RuleKind.UNIT), key=lambda r: r.code)
         self._open: tuple[str, _TransactionState] | None = None  # the transaction the last unit left open
@@ -156,13 +157,13 @@ class _Walker:
 
     def walk(
         self, unit: Unit, report: bool, following: Unit | None = None
-    ) -> list[tuple[Finding, Change | None, Phase | None]]:
-        """Apply the unit to the replay; when `report`, the raw findings (with the change and its phase).
+    ) -> list[Finding]:
+        """Apply the unit to the replay; when `report`, the findings before suppressions.
 
         `following` is the next unit in history order: its first statements run in this unit's last
         transaction when the two share one.
         """
-        out: list[tuple[Finding, Change | None, Phase | None]] = []
+        out: list[Finding] = []
         fresh = self._fresh(unit)
         groups = _groups(unit.changes)
         spill: tuple[Change, ...] = ()
@@ -189,7 +190,10 @@ class _Walker:
             setting = _setting(change)
             if setting is not None:
                 name, on = setting
-                if change.detail.upper() != "LOCAL":
+                if change.detail.upper() == "RESET":
+                    session[name] = False
+                    setattr(txn, name, False)  # RESET also overrides an earlier SET LOCAL
+                elif change.detail.upper() != "LOCAL":
                     session[name] = on
                 elif change.in_transaction:
                     setattr(txn, name, on)
@@ -202,7 +206,7 @@ class _Walker:
             for rule in self.unit_rules:
                 assert rule.check_unit is not None
                 for hit in rule.check_unit(unit):
-                    out.append((self._finding(rule, hit, unit, Location(unit.path, 1, 1)), None, None))
+                    out.append(self._finding(rule, hit, unit, Location(unit.path, 1, 1)))
         return out
 
     def _check(
@@ -215,7 +219,7 @@ class _Walker:
         session: dict[str, bool],
         new_table: bool,
         spill: tuple[Change, ...] = (),
-    ) -> list[tuple[Finding, Change | None, Phase | None]]:
+    ) -> list[Finding]:
         phase, hazards = classify_change(change, self.options.dialect)
         if change.kind is ChangeKind.ALTER_COLUMN_TYPE:
             phase, hazards = type_change_verdict(
@@ -260,13 +264,11 @@ class _Walker:
             session_timezone=self.options.session_timezone,
             version_table=self.options.version_table,
         )
-        out: list[tuple[Finding, Change | None, Phase | None]] = []
+        out: list[Finding] = []
         for rule in self.change_rules:
             assert rule.check is not None
             for hit in rule.check(step):
-                out.append((self._finding(rule, hit, unit, change.location), change, phase))
-        if not out:
-            out.append((_NO_FINDING, change, phase))  # the engine's phase summaries still need the change
+                out.append(replace(self._finding(rule, hit, unit, change.location), target=change.target))
         return out
 
     def _finding(self, rule: Rule, hit: Hit, unit: Unit, where: Location) -> Finding:
@@ -284,9 +286,6 @@ class _Walker:
         )
 
 
-_NO_FINDING = Finding("", "", Severity.GATED, Location("", 0), "")
-
-
 def _with_column(location: Location, unit: Unit) -> Location:
     """The operation's column: where its line's code starts (revision lines are 1-based too)."""
     if location.column or not location.line or not unit.source:
@@ -298,49 +297,46 @@ def _with_column(location: Location, unit: Unit) -> Location:
     return replace(location, column=len(text) - len(text.lstrip()) + 1)
 
 
-def _summary(
-    rule: Rule | None, unit: Unit, changes: list[tuple[Change, Phase]], what: str, fix: str
-) -> Finding | None:
-    if rule is None or not changes:
+def _summarised(rules: frozenset[Rule]) -> set[Rule]:
+    """The rules EC001 and EC003 summarise: they run for the summaries even when not selected."""
+    codes = {r.code for r in rules}
+    out: set[Rule] = set()
+    if "EC001" in codes:
+        out |= {r for r in ALL_RULES if r.gated and not r.opt_in}
+    if "EC003" in codes:
+        out |= {r for r in ALL_RULES if r.code.startswith("EC2") or r.code == "EC109"}
+    return out
+
+
+def _summary(rule: Rule | None, unit: Unit, found: list[Finding], what: str, fix: str) -> Finding | None:
+    if rule is None or not found:
         return None
-    listed = "; ".join(
-        f"line {c.location.line} {c.kind.value} {c.target or c.name or ''}".rstrip() for c, _ in changes[:5]
-    )
-    more = f" (+{len(changes) - 5} more)" if len(changes) > 5 else ""
+    lines = sorted({(f.location.line, f.name, f.target) for f in found})
+    listed = "; ".join(f"line {line} {name} {target}".rstrip() for line, name, target in lines[:5])
+    more = f" (+{len(lines) - 5} more)" if len(lines) > 5 else ""
+    first = min(found, key=lambda f: (f.location.line, f.location.column))
     return Finding(
         code=rule.code,
         name=rule.name,
         severity=rule.severity,
-        location=_with_column(changes[0][0].location, unit),
+        location=first.location,
         message=f"{what}: {listed}{more}",
         fix=fix,
         revision=unit.revision,
     )
 
 
-def _phase_summaries(
-    unit: Unit,
-    raw: list[tuple[Finding, Change | None, Phase | None]],
-    suppressed_lines: set[tuple[str, int]],
-    rules: frozenset[Rule],
-) -> list[Finding]:
-    """EC001 and EC003: the revision-level verdicts, from the changes' phases."""
+def _phase_summaries(unit: Unit, kept: list[Finding], rules: frozenset[Rule]) -> list[Finding]:
+    """EC001 and EC003, once per unit: the contract changes (EC1xx errors) of a unit that runs before
+    the deploy, and the changes that need a recipe (EC2xx, EC109), whose findings were not suppressed."""
     selected = {r.code: r for r in rules}
-    seen: set[int] = set()
-    contract: list[tuple[Change, Phase]] = []
-    recipe: list[tuple[Change, Phase]] = []
-    for _, change, phase in raw:
-        if change is None or phase is None or id(change) in seen:
-            continue
-        seen.add(id(change))
-        line = change.location.line
-        if phase is Phase.CONTRACT and unit.runs_before_deploy and ("EC1", line) not in suppressed_lines:
-            contract.append((change, phase))
-        elif phase is Phase.RECIPE and ("EC2", line) not in suppressed_lines:
-            recipe.append((change, phase))
-    where = (
-        "a revision that runs before the deploy" if unit.is_revision else "SQL that runs before the deploy"
-    )
+    contract = [
+        f for f in kept if f.severity is Severity.ERROR and BY_CODE[f.code].gated and unit.runs_before_deploy
+    ]
+    recipe = [f for f in kept if f.code.startswith("EC2") or f.code == "EC109"]
+    where = "SQL that runs before the deploy"
+    if unit.is_revision:
+        where = "a revision that runs before the deploy"
     if unit.phase is DeclaredPhase.EXPAND:
         where = f"expand revision {unit.revision}"
     out = [
@@ -356,7 +352,7 @@ def _phase_summaries(
             unit,
             recipe,
             "changes no single phase can hold",
-            "write each as its expand/contract recipe (see the EC2xx finding for each)",
+            "write each as its expand/contract recipe (see the finding for each)",
         ),
     ]
     return [f for f in out if f is not None]
@@ -383,7 +379,6 @@ def _ignored_by_config(unit: Unit, options: LintOptions) -> list[tuple[str, set[
 class _Suppressed:
     kept: list[Finding]
     count: int
-    lines: set[tuple[str, int]]  # (code family, line) of every suppressed finding
     used: set[int]  # indexes of the suppression comments that suppressed something
     patterns: set[str]  # per-revision-ignores entries that suppressed something
 
@@ -391,7 +386,7 @@ class _Suppressed:
 def _suppress(
     findings: list[Finding], suppressions: list[Suppression], config: list[tuple[str, set[str]]]
 ) -> _Suppressed:
-    out = _Suppressed(kept=[], count=0, lines=set(), used=set(), patterns=set())
+    out = _Suppressed(kept=[], count=0, used=set(), patterns=set())
     for finding in findings:
         hit = next(
             (i for i, s in enumerate(suppressions) if s.covers(finding.code, finding.location.line)), None
@@ -401,7 +396,6 @@ def _suppress(
             out.kept.append(finding)
             continue
         out.count += 1
-        out.lines.add((finding.code[:3], finding.location.line))
         if hit is not None:
             out.used.add(hit)
         if by_config is not None:
@@ -481,12 +475,12 @@ def lint_units(
         raw = walker.walk(unit, report, following)
         if not report:
             continue
-        findings = [f for f, _, _ in raw if f.code]
+        findings = [f for f in raw if f.code in selected]
         findings += [f for f in (extra or {}).get(unit.key, ()) if f.code in selected]
         suppressions = suppressions_in(unit.source, python=unit.is_revision) if unit.source else []
         config = _ignored_by_config(unit, options)
-        first = _suppress(findings, suppressions, config)
-        summaries = _phase_summaries(unit, raw, first.lines, options.rules)
+        first = _suppress(list(raw), suppressions, config)  # with the summarised rules' findings
+        summaries = _phase_summaries(unit, first.kept, options.rules)
         final = _suppress(findings + summaries, suppressions, config)
         patterns_used |= final.patterns
         own = _suppression_findings(unit, suppressions, final.used, options)

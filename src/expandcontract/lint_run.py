@@ -107,7 +107,9 @@ def run_lint(settings: Settings, request: LintRequest) -> LintResult:
         cache = CaptureCache(folder, settings.dialect) if request.cache else None
         script_dir, history, captured = _read(settings, cache)
         env = read_env(script_dir / "env.py")
-        units = revision_units(captured)
+        by_id = {c.info.revision: c for c in captured}
+        # replayed in the order a full upgrade runs them: a contract revision after the expand ones
+        units = revision_units([by_id[r.revision] for r in history.run_order()])
         linted, explicit = _linted(history, request, targets, settings)
         fresh = set(linted) if explicit else set()
         if history.phased:

@@ -265,3 +265,4 @@ class Finding:
     message: str  # one line; names the table/column
     fix: str = ""  # what to write instead, for Alembic
     revision: str | None = None  # None for SQL files
+    target: str = ""  # what the change touches: `users.email`, `ix_a on users`

@@ -86,6 +86,7 @@ def _finding_json(f: Finding) -> dict[str, Any]:
         "message": f.message,
         "fix": f.fix,
         "revision": f.revision,
+        "target": f.target,
         "help_uri": help_uri(BY_CODE[f.code]),
     }
 

@@ -791,16 +791,18 @@ def many_locks_one_transaction(step: Step) -> Iterator[Hit]:
     ## In Alembic
     Split the revision in two, one table each.
     """
-    held = step.transaction.exclusive
     change = step.change
+    held = [
+        c for c in step.transaction.exclusive if not (c.location == change.location and c.sql == change.sql)
+    ]  # the other targets of this same statement (TRUNCATE a, b) are not "further statements"
     if not held or not step.in_transaction or not step.existing_table:
         return
     first = held[0]
-    other_table = (change.table or "").lower() != (first.table or "").lower()
+    other_table = (change.table or "").lower() != (first.table or first.name or "").lower()
     lock = lock_of(change)
     if (other_table and lock >= Lock.ROW_EXCLUSIVE) or (lock > Lock.NONE and _slow(step)):
         yield Hit(
-            f"runs while this transaction holds an ACCESS EXCLUSIVE lock on {first.table} "
+            f"runs while this transaction holds an ACCESS EXCLUSIVE lock on {first.table or first.name} "
             f"({step.line_of(first)}); that table stays blocked until commit",
             "one lock-taking statement per transaction: split the revision or commit in between",
         )

@@ -455,9 +455,15 @@ def _drop(ctx: _Context, node: exp.Expr) -> list[Change]:
         elif kind == "SCHEMA":
             out.append(ctx.change(ChangeKind.DROP_OBJECT, object_type="schema", name=schema or name))
         else:
+            on = node.args.get("cluster")  # DROP TRIGGER / POLICY / RULE ... ON table
+            table = _table_parts(on.this) if isinstance(on, exp.OnProperty) else (schema, None)
             out.append(
                 ctx.change(
-                    ChangeKind.DROP_OBJECT, object_type=kind.lower() or "object", schema=schema, name=name
+                    ChangeKind.DROP_OBJECT,
+                    object_type=kind.lower() or "object",
+                    schema=table[0] if table[1] else schema,
+                    table=table[1],
+                    name=name,
                 )
             )
     return out or [ctx.opaque(f"DROP {kind} without a target")]
@@ -943,6 +949,22 @@ def _table_action_tokens(
                 name=cname,
                 constraint_type=ctype,
                 using_index=action[-1].text,
+                **table,
+            )
+        ]
+    if rest[:1] == ["ADD"] and len(rest) > 2 and rest[1] in ("CHECK", "EXCLUDE"):
+        condition = _source(ctx, action[2], action[-1]) if rest[1] == "CHECK" else ""
+        not_valid = rest[-2:] == ["NOT", "VALID"]
+        if not_valid:
+            condition = condition.rsplit("NOT", 1)[0] if condition.upper().endswith("VALID") else condition
+        proof = check_proves_not_null(condition, ctx.dialect) if condition else ()
+        return [
+            ctx.change(
+                ChangeKind.ADD_CONSTRAINT,
+                constraint_type=ConstraintType.CHECK if rest[1] == "CHECK" else ConstraintType.EXCLUDE,
+                columns=proof,
+                proves_not_null=proof,
+                not_valid=not_valid,
                 **table,
             )
         ]
