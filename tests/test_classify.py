@@ -161,7 +161,7 @@ def test_add_column(fields: dict[str, Any], verdict: tuple[Phase, frozenset[Haza
     [
         ("VARCHAR(50)", "VARCHAR(100)", (Phase.EXPAND, NONE)),
         ("VARCHAR(50)", "TEXT", (Phase.EXPAND, NONE)),
-        ("INTEGER", "BIGINT", (Phase.RECIPE, REWRITE)),
+        ("INTEGER", "BIGINT", (Phase.EXPAND, REWRITE)),  # widening: old code fine, rewrite
         (None, "VARCHAR(100)", (Phase.RECIPE, REWRITE)),  # unknown old type: assume the worst
     ],
 )

@@ -14,8 +14,9 @@ from expandcontract.model import Change, ChangeKind, DeclaredPhase, Finding, Loc
 from expandcontract.rules.base import Hit, Rule, RuleKind, Step, Transaction, Unit
 from expandcontract.rules.locks import Lock, lock_of
 from expandcontract.rules.registry import ALL_RULES, BY_CODE, matching
-from expandcontract.rules.suppression import Suppression, suppressions_in
+from expandcontract.rules.suppression import Suppression, python_statement_lines, suppressions_in
 from expandcontract.schema_state import SchemaReplay
+from expandcontract.sql import statement_lines
 
 _BOUNDARIES = frozenset({"begin", "commit", "rollback"})
 _OFF = re.compile(r"(=|\bto)\s*'?\s*0\s*(ms|s)?\s*'?\s*;?\s*$", re.IGNORECASE)
@@ -130,6 +131,8 @@ class _Walker:
             return table.created_by in fresh
         if change.kind is ChangeKind.DROP_INDEX:
             return self.replay.index_created_by(change.name) in fresh
+        if change.kind in (ChangeKind.DROP_OBJECT, ChangeKind.RENAME_OBJECT):
+            return self.replay.object_created_by(change.object_type, change.name) in fresh
         return False
 
     def _shares(self, earlier: str, later: Unit) -> bool:
@@ -155,9 +158,7 @@ class _Walker:
             )
         return _TransactionState()
 
-    def walk(
-        self, unit: Unit, report: bool, following: Unit | None = None
-    ) -> list[Finding]:
+    def walk(self, unit: Unit, report: bool, following: Unit | None = None) -> list[Finding]:
         """Apply the unit to the replay; when `report`, the findings before suppressions.
 
         `following` is the next unit in history order: its first statements run in this unit's last
@@ -384,12 +385,17 @@ class _Suppressed:
 
 
 def _suppress(
-    findings: list[Finding], suppressions: list[Suppression], config: list[tuple[str, set[str]]]
+    findings: list[Finding],
+    suppressions: list[Suppression],
+    config: list[tuple[str, set[str]]],
+    spans: Mapping[int, int],
 ) -> _Suppressed:
     out = _Suppressed(kept=[], count=0, used=set(), patterns=set())
     for finding in findings:
+        line = finding.location.line
         hit = next(
-            (i for i, s in enumerate(suppressions) if s.covers(finding.code, finding.location.line)), None
+            (i for i, s in enumerate(suppressions) if s.covers(finding.code, line, spans.get(line, line))),
+            None,
         )
         by_config = next((p for p, codes in config if finding.code in codes), None)
         if hit is None and by_config is None:
@@ -401,6 +407,12 @@ def _suppress(
         if by_config is not None:
             out.patterns.add(by_config)
     return out
+
+
+def _statement_spans(unit: Unit, dialect: str) -> dict[int, int]:
+    if unit.is_revision:
+        return python_statement_lines(unit.source)
+    return statement_lines(unit.source, dialect)
 
 
 def _suppression_findings(
@@ -417,7 +429,8 @@ def _suppression_findings(
                     where,
                     unit,
                     f"suppression of {', '.join(suppression.selectors) or 'nothing'} gives no reason",
-                    "add the reason after `--`: # expandcontract: ignore[EC101] -- why it is safe",
+                    f"add the reason after `--`: {'#' if unit.is_revision else '--'} "
+                    "expandcontract: ignore[EC101] -- why it is safe",
                 )
             )
         if "EC903" not in selected:
@@ -479,35 +492,58 @@ def lint_units(
         findings += [f for f in (extra or {}).get(unit.key, ()) if f.code in selected]
         suppressions = suppressions_in(unit.source, python=unit.is_revision) if unit.source else []
         config = _ignored_by_config(unit, options)
-        first = _suppress(list(raw), suppressions, config)  # with the summarised rules' findings
+        spans = _statement_spans(unit, options.dialect) if suppressions else {}
+        first = _suppress(list(raw), suppressions, config, spans)  # with the summarised rules' findings
         summaries = _phase_summaries(unit, first.kept, options.rules)
-        final = _suppress(findings + summaries, suppressions, config)
+        final = _suppress(findings + summaries, suppressions, config, spans)
         patterns_used |= final.patterns
         own = _suppression_findings(unit, suppressions, final.used, options)
         ordered = sorted(final.kept + own, key=lambda f: (f.location.line, f.location.column, f.code))
         reports.append(UnitReport(unit=unit, findings=tuple(ordered), suppressed=final.count))
-    unused = _unused_config_ignores(options, patterns_used, [u for u in units if u.key in wanted])
+    unused = _unused_config_ignores(options, patterns_used, units, wanted)
     return LintResult(
         reports=tuple(reports), rules=tuple(sorted(r.code for r in options.rules)), extra=tuple(unused)
     )
 
 
-def _unused_config_ignores(options: LintOptions, used: set[str], units: list[Unit]) -> list[Finding]:
+def _config_line(config_path: str, pattern: str) -> Location:
+    """Where a per-revision-ignores entry is written (its config file's line)."""
+    try:
+        lines = Path(config_path).read_text(encoding="utf-8").splitlines() if config_path else []
+    except OSError:
+        lines = []
+    line = next((n for n, text in enumerate(lines, 1) if f'"{pattern}"' in text or f"'{pattern}'" in text), 0)
+    return Location(config_path, line, 1 if line else 0)
+
+
+def _unused_config_ignores(
+    options: LintOptions, used: set[str], units: Sequence[Unit], linted: set[str]
+) -> list[Finding]:
+    """EC903 for per-revision-ignores entries that name unknown rules, match nothing in the project,
+    or suppressed nothing in the revisions linted."""
     if "EC903" not in {r.code for r in options.rules} or not units:
         return []
+    rule = BY_CODE["EC903"]
     out: list[Finding] = []
-    matched = {p for u in units for p, _ in _ignored_by_config(u, options)}
-    for pattern, _ in options.per_revision_ignores:
-        if pattern in matched and pattern not in used:
-            rule = BY_CODE["EC903"]
-            out.append(
-                Finding(
-                    rule.code,
-                    rule.name,
-                    rule.severity,
-                    Location(options.config_path, 0),
-                    f"per-revision-ignores entry {pattern!r} suppresses nothing",
-                    "remove the entry",
-                )
+    for pattern, selectors in options.per_revision_ignores:
+        unknown = [s for s in selectors if not matching(s)]
+        matched = {u.key for u in units if any(p == pattern for p, _ in _ignored_by_config(u, options))}
+        if unknown:
+            problem = f"names unknown rule(s) {', '.join(unknown)}"
+        elif not matched:
+            problem = "matches no revision or file"
+        elif matched & linted and pattern not in used:
+            problem = "suppresses nothing"
+        else:
+            continue
+        out.append(
+            Finding(
+                rule.code,
+                rule.name,
+                rule.severity,
+                _config_line(options.config_path, pattern),
+                f"per-revision-ignores entry {pattern!r} {problem}",
+                "fix or remove the entry",
             )
+        )
     return out

@@ -44,10 +44,17 @@ class SchemaReplay:
     def __init__(self) -> None:
         self._tables: dict[TableKey, TableState] = {}
         self._indexes: dict[str, str] = {}  # index name (lower) -> the unit that created it
+        self._objects: dict[tuple[str, str], str] = {}  # (object type, name) -> the unit that created it
         self._unnamed = 0
 
     def index_created_by(self, name: str | None) -> str | None:
         return self._indexes.get(name.lower()) if name else None
+
+    def object_created_by(self, object_type: str | None, name: str | None) -> str | None:
+        """Which unit created a view, function, type, sequence, ... (None: before the history)."""
+        if object_type == "index":
+            return self.index_created_by(name)
+        return self._objects.get(((object_type or "").lower(), name.lower())) if name else None
 
     def table(self, change: Change) -> TableState | None:
         key = _key(change)
@@ -77,6 +84,10 @@ class SchemaReplay:
             self._indexes[change.name.lower()] = unit
         elif kind is ChangeKind.DROP_INDEX and change.name:
             self._indexes.pop(change.name.lower(), None)
+        elif kind is ChangeKind.CREATE_OBJECT and change.name:
+            self._objects[((change.object_type or "").lower(), change.name.lower())] = unit
+        elif kind is ChangeKind.DROP_OBJECT and change.name:
+            self._objects.pop(((change.object_type or "").lower(), change.name.lower()), None)
         key = _key(change)
         if key is None:
             return

@@ -106,7 +106,7 @@ def test_a1_tables_and_columns(all_ops: dict[str, RevisionClassification]) -> No
         (27, K.RENAME_TABLE, "carts", Phase.RECIPE, NONE, True, "RenameTableOp"),
         (28, K.RENAME_COLUMN, "orders.total", Phase.RECIPE, NONE, True, "AlterColumnOp"),
         (29, K.ALTER_COLUMN_TYPE, "orders.name", Phase.EXPAND, NONE, True, "AlterColumnOp"),
-        (30, K.ALTER_COLUMN_TYPE, "orders.qty", Phase.RECIPE, REWRITE, True, "AlterColumnOp"),
+        (30, K.ALTER_COLUMN_TYPE, "orders.qty", Phase.EXPAND, REWRITE, True, "AlterColumnOp"),
         (31, K.SET_NOT_NULL, "orders.note", Phase.CONTRACT, LOCKING, True, "AlterColumnOp"),
         (32, K.DROP_NOT_NULL, "orders.status", Phase.EXPAND, NONE, True, "AlterColumnOp"),
         (33, K.DROP_DEFAULT, "orders.status", Phase.CONTRACT, NONE, True, "AlterColumnOp"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from lintkit import baseline, codes, expand, lint_history, lint_sql, only
 
 from expandcontract import api
@@ -267,9 +266,6 @@ def test_sql_suppression_with_a_reason_is_fine(tmp_path: Path) -> None:
     assert codes(result) == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="EC904's fix for a SQL file shows the Python comment form `# expandcontract: ...`"
-)
 def test_sql_suppression_without_a_reason_suggests_a_sql_comment(tmp_path: Path) -> None:
     sql = "ALTER TABLE users DROP COLUMN email; -- expandcontract: ignore[EC101]"
     result = lint_sql(sql, tmp_path, request=QUIET)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
 from lintkit import (
     USERS,
     baseline,
@@ -211,11 +210,6 @@ def test_sql_runs_before_the_deploy_so_additions_are_not_expand_in_contract(tmp_
     assert codes(result) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dropping a scratch table created earlier in the same contract revision is reported as "
-    "'drop table tmp is additive'",
-)
 def test_dropping_a_scratch_table_in_contract_revision_is_not_called_additive(tmp_path: Path) -> None:
     body = 'op.create_table("tmp", sa.Column("id", sa.Integer))\nop.drop_table("tmp")'
     result = lint_history(tmp_path, baseline(), contract(body), request=QUIET)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from lintkit import baseline, codes, contract, expand, lint_history, lint_sql, only
 
 from expandcontract import api
@@ -110,11 +109,6 @@ def test_suppressed_gated_finding_in_contract_revision(tmp_path: Path) -> None:
     assert codes(result) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a trailing suppression after the closing parenthesis of a multi-line operation (where "
-    "ruff format leaves it) does not cover the operation, which is reported at its first line",
-)
 def test_suppression_after_a_multi_line_operation(tmp_path: Path) -> None:
     body = f'op.drop_column(\n    "users",\n    "email",\n)  # expandcontract: ignore[EC101] {REASON}'
     result = lint_history(tmp_path, baseline(), expand(body), request=QUIET)
@@ -246,11 +240,6 @@ def test_sql_suppression_by_name(tmp_path: Path) -> None:
     assert codes(result) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a trailing SQL suppression on the last line of a multi-line statement does not cover it "
-    "(the statement is reported at its first line)",
-)
 def test_sql_suppression_after_a_multi_line_statement(tmp_path: Path) -> None:
     sql = "ALTER TABLE users\n    DROP COLUMN email; -- expandcontract: ignore[EC101] -- unused since 2.3"
     result = lint_sql(sql, tmp_path, request=QUIET)
@@ -310,11 +299,6 @@ def test_per_revision_ignores_glob_matching_only_unaffected_revisions_is_reporte
     assert codes(result) == ["EC001", "EC101", "EC903"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a per-revision-ignores entry naming a revision that does not exist (stale after a rename) "
-    "is not reported, though it suppresses nothing",
-)
 def test_per_revision_ignores_entry_for_a_missing_revision_is_reported(tmp_path: Path) -> None:
     lint = LintSettings(per_revision_ignores=(("r99_gone", ("EC101",)),))
     result = lint_history(tmp_path, baseline(), expand(ADD_COLUMN), lint=lint, request=QUIET)
@@ -322,11 +306,6 @@ def test_per_revision_ignores_entry_for_a_missing_revision_is_reported(tmp_path:
     assert codes(result) == ["EC903"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a per-revision-ignores entry with an unknown code is reported as 'suppresses nothing', "
-    "not as naming an unknown rule (RULES.md: EC903 covers both)",
-)
 def test_per_revision_ignores_entry_naming_an_unknown_rule_says_so(tmp_path: Path) -> None:
     lint = LintSettings(per_revision_ignores=(("r05_expand", ("EC999",)),))
     result = lint_history(tmp_path, baseline(), expand(DROP_EMAIL), lint=lint, request=QUIET)

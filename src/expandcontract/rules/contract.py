@@ -166,7 +166,7 @@ def drop_object(step: Step) -> Iterator[Hit]:
     ```
     """
     change = step.change
-    if change.kind is ChangeKind.DROP_OBJECT:
+    if change.kind is ChangeKind.DROP_OBJECT and step.existing_table:
         what = f"{change.object_type or 'object'} {change.name or ''}".strip()
         yield Hit(f"drops {what}, which the running release may still use", _contract_fix(what))
 
@@ -257,12 +257,21 @@ def set_not_null(step: Step) -> Iterator[Hit]:
         return
     if step.column is not None and step.column.nullable is False:
         return  # already NOT NULL
+    change = step.change
+    column = change.target if change.column else f"{change.table}.{', '.join(change.columns)}"
     yield Hit(
-        f"makes {step.change.target or step.change.table} NOT NULL; "
-        "old writers that write NULL or omit it fail",
+        f"makes {column} NOT NULL; old writers that write NULL or omit it fail",
         _contract_fix("NULL writes to the column"),
     )
 
+
+_CONSTRAINT_NAMES = {
+    ConstraintType.UNIQUE: "a unique",
+    ConstraintType.FOREIGN_KEY: "a foreign key",
+    ConstraintType.CHECK: "a check",
+    ConstraintType.EXCLUDE: "an exclusion",
+    ConstraintType.NOT_NULL: "a NOT NULL",
+}
 
 _RESTRICTING = (
     ConstraintType.UNIQUE,
@@ -311,9 +320,9 @@ def new_write_restriction(step: Step) -> Iterator[Hit]:
     if change.kind is ChangeKind.ADD_CONSTRAINT and change.constraint_type in _RESTRICTING:
         if change.using_index:
             return  # the unique index already restricted writes (reported there)
-        what = (change.constraint_type or ConstraintType.UNKNOWN).value.replace("-", " ")
+        what = _CONSTRAINT_NAMES.get(change.constraint_type or ConstraintType.UNKNOWN, "a")
         yield Hit(
-            f"adds a {what} constraint on {change.table}; running writers that violate it start failing",
+            f"adds {what} constraint on {change.table}; running writers that violate it start failing",
             "deploy writers that respect it first, or add it in a contract revision",
         )
     elif change.kind is ChangeKind.CREATE_INDEX and change.unique:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from expandcontract.classify import classify_change
 from expandcontract.model import ChangeKind, DeclaredPhase, Phase, Severity
 from expandcontract.rules.base import Hit, Step, change_rule, engine_rule
 
@@ -77,7 +78,8 @@ def expand_in_contract(step: Step) -> Iterator[Hit]:
     ## In Alembic
     `expandcontract revision --phase expand -m "add users.email_verified"`
     """
-    if step.unit.phase is DeclaredPhase.CONTRACT and step.phase is Phase.EXPAND:
+    additive = classify_change(step.change)[0] is Phase.EXPAND  # not a drop that is harmless on a new table
+    if step.unit.phase is DeclaredPhase.CONTRACT and step.phase is Phase.EXPAND and additive:
         change = step.change
         what = change.kind.value.replace("-", " ")
         target = change.target or change.name or ""

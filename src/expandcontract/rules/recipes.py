@@ -121,8 +121,10 @@ def rename_object(step: Step) -> Iterator[Hit]:
     `# expandcontract: ignore[EC203] -- no query names this index`.
     """
     change = step.change
-    if change.kind is ChangeKind.RENAME_OBJECT:
+    if change.kind is ChangeKind.RENAME_OBJECT and step.existing_table:
         what = f"{change.object_type or 'object'} {change.name or ''}".strip()
+        if change.table:
+            what += f" on {'.'.join(p for p in (change.schema, change.table) if p)}"
         yield Hit(
             f"renames {what} to {change.new_name}; the running release still uses the old name",
             "add the object under the new name, switch the code, drop the old one in a contract revision",

@@ -4,6 +4,7 @@ or SQL file (`-- ...`)."""
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 import tokenize
@@ -32,12 +33,14 @@ class Suppression:
     def rules(self) -> list[Rule | None]:
         return [find_rule(s) for s in self.selectors]
 
-    def covers(self, code: str, line: int) -> bool:
+    def covers(self, code: str, line: int, last_line: int = 0) -> bool:
+        """Whether it suppresses `code` for a statement on lines `line`..`last_line`: a comment on any
+        of its lines (a formatter puts it after the closing parenthesis), or alone on the line above."""
         if not any(rule is not None and rule.code == code for rule in self.rules):
             return False
         if self.file_level:
             return True
-        return line == self.line or (self.own_line and line == self.line + 1)
+        return line <= self.line <= max(line, last_line) or (self.own_line and line == self.line + 1)
 
 
 def _parse(text: str, line: int, column: int, own_line: bool) -> Iterator[Suppression]:
@@ -82,6 +85,19 @@ def _sql_comments(source: str) -> Iterator[tuple[str, int, int, bool]]:
             at = text.find("--", at + 2)
         if at >= 0:
             yield text[at:], number, at, not text[:at].strip()
+
+
+def python_statement_lines(source: str) -> dict[int, int]:
+    """First line -> last line of each simple statement (a call spread over several lines)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return {}
+    spans: dict[int, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt) and not hasattr(node, "body") and node.end_lineno:
+            spans[node.lineno] = max(spans.get(node.lineno, 0), node.end_lineno)
+    return spans
 
 
 def suppressions_in(source: str, *, python: bool) -> list[Suppression]:

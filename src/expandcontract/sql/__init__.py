@@ -10,6 +10,7 @@ from expandcontract.sql.changes import (
     next_transaction,
     transaction_after,
 )
+from expandcontract.sql.statements import statement_lines
 from expandcontract.sql.types import TypeChange, is_compatible_type_change, type_change
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "is_compatible_type_change",
     "is_volatile_default",
     "next_transaction",
+    "statement_lines",
     "transaction_after",
     "type_change",
 ]

@@ -82,3 +82,8 @@ def split_statements(sql: str, dialect: str) -> list[Statement]:
                 )
             )
     return statements
+
+
+def statement_lines(sql: str, dialect: str) -> dict[int, int]:
+    """First line -> last line of each statement (suppression comments may sit on any of them)."""
+    return {s.line: s.line + s.text.count("\n") for s in split_statements(sql, dialect)}

@@ -13,7 +13,20 @@ _STRINGS = {exp.DType.VARCHAR, exp.DType.TEXT}
 _NUMERIC = {exp.DType.DECIMAL}
 
 
+_SERIALS = {
+    "SMALLSERIAL": "SMALLINT",
+    "SERIAL2": "SMALLINT",
+    "SERIAL": "INTEGER",
+    "SERIAL4": "INTEGER",
+    "BIGSERIAL": "BIGINT",
+    "SERIAL8": "BIGINT",
+}
+
+
 def _build(type_sql: str, dialect: str) -> exp.DataType | None:
+    type_sql = _SERIALS.get(
+        type_sql.strip().upper(), type_sql
+    )  # a serial column is an integer with a default
     try:
         return exp.DataType.build(type_sql, dialect=sqlglot_dialect(dialect), udt=True)
     except (ParseError, ValueError):
