@@ -334,6 +334,7 @@ def new_write_restriction(step: Step) -> Iterator[Hit]:
         yield Hit(
             f"makes {change.target} reject the values old writers send ({change.detail})",
             _contract_fix(f"writes to {change.column}"),
+            severity=Severity.ERROR,  # not a may: every old insert that sends the column fails
         )
 
 

@@ -793,7 +793,9 @@ def many_locks_one_transaction(step: Step) -> Iterator[Hit]:
     """
     change = step.change
     held = [
-        c for c in step.transaction.exclusive if not (c.location == change.location and c.sql == change.sql)
+        c
+        for c in step.transaction.exclusive
+        if not (c.location == change.location and c.sql == change.sql and c.kind is change.kind)
     ]  # the other targets of this same statement (TRUNCATE a, b) are not "further statements"
     if not held or not step.in_transaction or not step.existing_table:
         return

@@ -41,9 +41,10 @@ _ACCESS_EXCLUSIVE_KINDS = frozenset(
         ChangeKind.RESTRICT_WRITES,
         ChangeKind.DROP_CONSTRAINT,
         ChangeKind.TRUNCATE,
-        ChangeKind.DROP_OBJECT,
     }
 )
+# objects whose DROP locks a relation that queries use (functions, types, schemas lock no table)
+_RELATION_OBJECTS = frozenset({"view", "materialized view", "trigger", "policy", "rule", "sequence"})
 _DML = frozenset({ChangeKind.INSERT, ChangeKind.UPDATE, ChangeKind.DELETE})
 
 
@@ -55,6 +56,8 @@ def lock_of(change: Change) -> Lock:
     kind = change.kind
     if kind in _ACCESS_EXCLUSIVE_KINDS:
         return Lock.ACCESS_EXCLUSIVE
+    if kind is ChangeKind.DROP_OBJECT:
+        return Lock.ACCESS_EXCLUSIVE if (change.object_type or "") in _RELATION_OBJECTS else Lock.NONE
     if kind in _DML:
         return Lock.ROW_EXCLUSIVE
     if kind is ChangeKind.CREATE_INDEX:
