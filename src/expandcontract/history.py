@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -62,22 +63,33 @@ class History:
             DeclaredPhase.CONTRACT: 3,
         }
         position = {r.revision: i for i, r in enumerate(self.revisions)}
-        placed: set[str] = set()
-        waiting = list(self.revisions)
+        parents = {
+            r.revision: {p for p in r.down_revisions + r.depends_on if p in self.by_id}
+            for r in self.revisions
+        }
+        waiting_on = {rev: len(ps) for rev, ps in parents.items()}
+        dependents: dict[str, list[str]] = {}
+        for rev, ps in parents.items():
+            for parent in ps:
+                dependents.setdefault(parent, []).append(rev)
+        ready = [
+            (rank[r.declared_phase], position[r.revision])
+            for r in self.revisions
+            if not waiting_on[r.revision]
+        ]
+        heapq.heapify(ready)
         order: list[RevisionInfo] = []
-        while waiting:
-            ready = [
-                r
-                for r in waiting
-                if all(p in placed or p not in self.by_id for p in r.down_revisions + r.depends_on)
-            ]
-            if not ready:  # a cycle Alembic would refuse anyway: keep the given order
-                order.extend(waiting)
-                break
-            chosen = min(ready, key=lambda r: (rank[r.declared_phase], position[r.revision]))
+        while ready:
+            _, at = heapq.heappop(ready)
+            chosen = self.revisions[at]
             order.append(chosen)
-            placed.add(chosen.revision)
-            waiting.remove(chosen)
+            for child in dependents.get(chosen.revision, ()):
+                waiting_on[child] -= 1
+                if not waiting_on[child]:
+                    heapq.heappush(ready, (rank[self.by_id[child].declared_phase], position[child]))
+        if len(order) < len(self.revisions):  # a cycle Alembic would refuse anyway: keep the given order
+            placed = {r.revision for r in order}
+            order.extend(r for r in self.revisions if r.revision not in placed)
         return order
 
     def ordered(self, ids: Iterable[str]) -> list[RevisionInfo]:
@@ -156,8 +168,10 @@ def build_history(revisions: Sequence[RevisionInfo]) -> History:
         else:
             phase = DeclaredPhase.UNPHASED
         final.append(replace(rev, declared_phase=phase))
-    return History(
+    history = History(
         revisions=tuple(final),
         by_id={r.revision: r for r in final},
         children={k: tuple(v) for k, v in children.items()},
     )
+    # listed in the order a full upgrade applies them: released history, expand, contract
+    return replace(history, revisions=tuple(history.run_order()))

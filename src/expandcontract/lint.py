@@ -37,6 +37,7 @@ class LintOptions:
     # env.py runs all revisions of an upgrade in one transaction (Alembic's default, without
     # transaction_per_migration=True): unreleased revisions that run together share it
     shared_transaction: bool = False
+    whole_project: bool = False  # every revision is linted (no range, files or --since)
     config_path: str = ""  # where per-revision-ignores come from (for EC903)
 
 
@@ -176,9 +177,10 @@ class _Walker:
         ):
             next_groups = _groups(following.changes)
             spill = tuple(c for c, g in zip(following.changes, next_groups, strict=True) if g == 0)
+        # env.py's settings apply to revisions only: a SQL file runs however its tool runs it
         session = {
-            "lock_timeout": self.options.env_lock_timeout,
-            "statement_timeout": self.options.env_statement_timeout,
+            "lock_timeout": unit.is_revision and self.options.env_lock_timeout,
+            "statement_timeout": unit.is_revision and self.options.env_statement_timeout,
         }
         txn = self._carried(unit)
         for index, change in enumerate(unit.changes):
@@ -274,15 +276,17 @@ class _Walker:
 
     def _finding(self, rule: Rule, hit: Hit, unit: Unit, where: Location) -> Finding:
         severity = hit.severity or rule.severity
+        fix = hit.fix
         if rule.gated and unit.phase is DeclaredPhase.CONTRACT:
             severity = Severity.GATED
+            fix = "nothing to change: contract revisions run after the rollout, when the gate allows them"
         return Finding(
             code=rule.code,
             name=rule.name,
             severity=severity,
             location=_with_column(hit.location or where, unit),
             message=hit.message,
-            fix=hit.fix,
+            fix=fix,
             revision=unit.revision,
         )
 
@@ -429,8 +433,8 @@ def _suppression_findings(
                     where,
                     unit,
                     f"suppression of {', '.join(suppression.selectors) or 'nothing'} gives no reason",
-                    f"add the reason after `--`: {'#' if unit.is_revision else '--'} "
-                    "expandcontract: ignore[EC101] -- why it is safe",
+                    f"add the reason after `--`: {'#' if unit.is_revision else '--'} expandcontract: "
+                    f"ignore[{', '.join(suppression.selectors) or 'EC101'}] -- why it is safe",
                 )
             )
         if "EC903" not in selected:
@@ -530,8 +534,8 @@ def _unused_config_ignores(
         matched = {u.key for u in units if any(p == pattern for p, _ in _ignored_by_config(u, options))}
         if unknown:
             problem = f"names unknown rule(s) {', '.join(unknown)}"
-        elif not matched:
-            problem = "matches no revision or file"
+        elif not matched and options.whole_project and not pattern.lower().endswith(".sql"):
+            problem = "matches no revision of the project"
         elif matched & linted and pattern not in used:
             problem = "suppresses nothing"
         else:

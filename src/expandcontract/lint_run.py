@@ -100,6 +100,7 @@ def run_lint(settings: Settings, request: LintRequest) -> LintResult:
     fresh: set[str] = set()
     layout: dict[str, list[Finding]] = {}
     env = read_env(None)
+    explicit = False
     if targets.project:
         from expandcontract.api import _read
 
@@ -107,11 +108,13 @@ def run_lint(settings: Settings, request: LintRequest) -> LintResult:
         cache = CaptureCache(folder, settings.dialect) if request.cache else None
         script_dir, history, captured = _read(settings, cache)
         env = read_env(script_dir / "env.py")
-        by_id = {c.info.revision: c for c in captured}
-        # replayed in the order a full upgrade runs them: a contract revision after the expand ones
-        units = revision_units([by_id[r.revision] for r in history.run_order()])
+        units = revision_units(captured)  # history order: as a full upgrade runs them, expand first
         linted, explicit = _linted(history, request, targets, settings)
-        fresh = set(linted) if explicit else set()
+        # released history (before the branch point, or up to start-after) is never new
+        released = {r.revision for r in history.in_phase(DeclaredPhase.BASELINE)}
+        if settings.lint.start_after:
+            released |= set(history.by_id) - after_start(history, settings.lint.start_after)
+        fresh = set(linted) - released if explicit else set()
         if history.phased:
             layout = layout_findings(check_layout(history, captured, script_dir), history)
     for target in targets.sql:
@@ -133,6 +136,7 @@ def run_lint(settings: Settings, request: LintRequest) -> LintResult:
         project_dir=settings.project_dir,
         fresh=frozenset(fresh),
         shared_transaction=targets.project and not env.transaction_per_migration,
+        whole_project=targets.project and not explicit,
         config_path=str(settings.config_file or ""),
     )
     return lint_units(units, linted, options, layout)

@@ -7,6 +7,7 @@ not know go through the SQL adapter on the SQL they emitted.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import singledispatch
@@ -111,7 +112,9 @@ def _generated(column: sa.Column[Any], ctx: OpContext) -> bool:
         return computed.persisted is not False
     if column.identity is not None:
         return True
-    emitted = changes_from_sql(ctx.sql, dialect=ctx.dialect.name, location=ctx.location) if ctx.sql else []
+    if "SERIAL" not in ctx.sql.upper():  # parsing the SQL is only worth it for a serial
+        return False
+    emitted = changes_from_sql(ctx.sql, dialect=ctx.dialect.name, location=ctx.location)
     return any(c.generated for c in emitted if c.kind is ChangeKind.ADD_COLUMN and c.column == column.name)
 
 
@@ -132,6 +135,11 @@ def _(operation: ops.BulkInsertOp, ctx: OpContext) -> list[Change]:
     return [ctx.change(ChangeKind.INSERT, operation, table=table.name, schema=table.schema)]
 
 
+_SERIAL_COLUMN = re.compile(  # `(id SERIAL` or `, "Big Id" BIGSERIAL` in a CREATE TABLE
+    r'(?:\(|,)\s*(?:"([^"]+)"|([^\s",()]+))\s+((?:BIG|SMALL)?SERIAL)\b', re.IGNORECASE
+)
+
+
 @changes_of.register
 def _(operation: ops.CreateTableOp, ctx: OpContext) -> list[Change]:
     specs = tuple(
@@ -144,11 +152,12 @@ def _(operation: ops.CreateTableOp, ctx: OpContext) -> list[Change]:
         for c in operation.columns
         if isinstance(c, sa.Column)
     )
-    # the emitted SQL says what the dialect made of each column (an autoincrement key is SERIAL)
-    emitted = changes_from_sql(ctx.sql, dialect=ctx.dialect.name, location=ctx.location) if ctx.sql else []
-    rendered = next((c.column_specs for c in emitted if c.kind is ChangeKind.CREATE_TABLE), ())
-    if [s.name for s in rendered] == [s.name for s in specs]:
-        specs = rendered
+    # the emitted SQL says what the dialect made of an autoincrement key: SERIAL (a regex is enough
+    # here, and far cheaper than parsing the statement)
+    found = _SERIAL_COLUMN.finditer(ctx.sql)
+    serials = {(m.group(1) or m.group(2)).lower(): m.group(3).upper() for m in found}
+    if serials:
+        specs = tuple(replace(s, type=serials.get(s.name.lower(), s.type)) for s in specs)
     return [
         ctx.change(
             ChangeKind.CREATE_TABLE,

@@ -221,6 +221,17 @@ def _load_error(exc: BaseException, script: ScriptDirectory, also: Iterable[Path
     )
 
 
+def _all_revisions(script: ScriptDirectory) -> list[Script]:
+    """Every revision, in file-name order (build_history orders them by the graph).
+
+    Alembic's walk_revisions() would also sort them, which costs more than the rest of reading a
+    long history; its map already validates the graph (missing parents, duplicate ids)."""
+    revision_map = script.revision_map
+    revision_map.heads  # noqa: B018 - builds and validates the map
+    unique = {id(rev): rev for rev in revision_map._revision_map.values() if isinstance(rev, Script)}
+    return sorted(unique.values(), key=lambda rev: (rev.path, rev.revision))
+
+
 def history_of(
     script: ScriptDirectory, original: Callable[[str], str] = str, also_user_code: Iterable[Path] = ()
 ) -> History:
@@ -231,8 +242,8 @@ def history_of(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Alembic warns before raising on a broken graph; we say it once
-            revisions = list(script.walk_revisions())
-        infos = [_revision_info(script, rev, original) for rev in reversed(revisions)]
+            revisions = _all_revisions(script)
+        infos = [_revision_info(script, rev, original) for rev in revisions]
     except Exception as exc:
         raise _load_error(exc, script, also_user_code) from exc
     return build_history(infos)

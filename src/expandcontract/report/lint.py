@@ -172,10 +172,11 @@ def _sarif_rule(rule: Rule) -> dict[str, Any]:
 
 
 def _uri(path: str) -> str:
-    """A relative URI reference (percent-encoded) below the working directory, else a file: URI."""
+    """A relative URI reference (percent-encoded) below the repository (GITHUB_WORKSPACE) or the
+    working directory, else a file: URI."""
     if not path or path == "-":
         return "stdin"
-    shown_path = Path(shown(path))
+    shown_path = Path(_workspace_relative(path))
     return shown_path.as_uri() if shown_path.is_absolute() else quote(shown_path.as_posix())
 
 

@@ -84,6 +84,13 @@ class Step:
     session_timezone: str | None = None
     version_table: str = "alembic_version"  # Alembic's own bookkeeping: never a finding
 
+    @property
+    def outside_transaction(self) -> str:
+        """Where a statement that must not run in a transaction goes: Alembic's way, or SQL's."""
+        if self.unit.is_revision:
+            return "inside `with op.get_context().autocommit_block():`"
+        return "outside BEGIN ... COMMIT (as a statement of its own)"
+
     def line_of(self, other: Change) -> str:
         """Where another change is, for a message: `line 12`, or `r05_add.py line 12` in another file."""
         if other.location.path == self.change.location.path:

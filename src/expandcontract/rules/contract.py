@@ -11,11 +11,9 @@ from expandcontract.rules.base import Hit, Step, change_rule
 CONTRACT_REVISION = "expandcontract revision --phase contract -m '...'"
 
 
-def _contract_fix(what: str) -> str:
-    return (
-        f"stop using {what} in the application, deploy, then do this in a contract revision "
-        f"(`{CONTRACT_REVISION}`), which runs only after the gate sees no release using it"
-    )
+def _contract_fix(first: str) -> str:
+    """`first` is what the application must do before the change (a clause: "stop using column a")."""
+    return f"{first}, deploy, then do this in a contract revision (`{CONTRACT_REVISION}`)"
 
 
 @change_rule(
@@ -41,7 +39,8 @@ def drop_column(step: Step) -> Iterator[Hit]:
 
     ## Use instead
     Remove the column from the models (or mark it deferred), deploy that release everywhere, and drop
-    the column in a contract revision. The gate runs it only when no live release still maps it.
+    the column in a contract revision: contract revisions run after the rollout
+    (`expandcontract upgrade --phase contract`), when the contract gate allows them.
 
     ## In Alembic
     ```python
@@ -56,7 +55,7 @@ def drop_column(step: Step) -> Iterator[Hit]:
     if change.kind is ChangeKind.DROP_COLUMN and step.existing_table:
         yield Hit(
             f"drops column {change.target}, which the running release may still read or write",
-            _contract_fix(f"column {change.column}"),
+            _contract_fix(f"stop using column {change.column} in the application"),
         )
 
 
@@ -92,7 +91,7 @@ def drop_table(step: Step) -> Iterator[Hit]:
     if change.kind is ChangeKind.DROP_TABLE and step.existing_table:
         yield Hit(
             f"drops table {change.target}, which the running release may still query",
-            _contract_fix(f"table {change.table}"),
+            _contract_fix(f"stop using table {change.table} in the application"),
         )
 
 
@@ -132,7 +131,7 @@ def drop_constraint(step: Step) -> Iterator[Hit]:
         table = ".".join(p for p in (change.schema, change.table) if p)
         yield Hit(
             f"drops constraint {name} on {table}, which the running release may rely on",
-            _contract_fix(f"what constraint {name} guarantees"),
+            _contract_fix(f"stop relying on constraint {name}"),
         )
 
 
@@ -168,7 +167,9 @@ def drop_object(step: Step) -> Iterator[Hit]:
     change = step.change
     if change.kind is ChangeKind.DROP_OBJECT and step.existing_table:
         what = f"{change.object_type or 'object'} {change.name or ''}".strip()
-        yield Hit(f"drops {what}, which the running release may still use", _contract_fix(what))
+        yield Hit(
+            f"drops {what}, which the running release may still use", _contract_fix(f"stop using {what}")
+        )
 
 
 @change_rule("EC105", "drop-default", "a column default dropped while old writers rely on it", gated=True)
@@ -206,7 +207,7 @@ def drop_default(step: Step) -> Iterator[Hit]:
     what = "identity" if change.detail == "DROP IDENTITY" else "default"
     yield Hit(
         f"drops the {what} of {change.target}; old writers that omit the column now write NULL or fail",
-        _contract_fix(f"the {what} (make every writer send a value)"),
+        _contract_fix(f"make every writer send {change.column}"),
     )
 
 
@@ -261,7 +262,7 @@ def set_not_null(step: Step) -> Iterator[Hit]:
     column = change.target if change.column else f"{change.table}.{', '.join(change.columns)}"
     yield Hit(
         f"makes {column} NOT NULL; old writers that write NULL or omit it fail",
-        _contract_fix("NULL writes to the column"),
+        _contract_fix("make every writer send a value for it"),
     )
 
 
@@ -295,7 +296,8 @@ def new_write_restriction(step: Step) -> Iterator[Hit]:
     ## What it does
     Flags a new UNIQUE, FOREIGN KEY, CHECK, EXCLUDE or NOT NULL constraint, a unique index, or a
     `GENERATED ALWAYS` column on an existing table outside a contract revision, even `NOT VALID` or
-    built `CONCURRENTLY`. Opt-in: select it with `--select EC107`.
+    built `CONCURRENTLY`. Opt-in: add it with `--extend-select EC107` (or `extend-select` in the
+    config). `GENERATED ALWAYS` on an existing column is always an error before the deploy.
 
     ## Why is this bad?
     `NOT VALID` skips the check of existing rows, not of new writes: from the moment the constraint
@@ -333,7 +335,7 @@ def new_write_restriction(step: Step) -> Iterator[Hit]:
     elif change.kind is ChangeKind.RESTRICT_WRITES:
         yield Hit(
             f"makes {change.target} reject the values old writers send ({change.detail})",
-            _contract_fix(f"writes to {change.column}"),
+            _contract_fix(f"stop writing {change.column}"),
             severity=Severity.ERROR,  # not a may: every old insert that sends the column fails
         )
 

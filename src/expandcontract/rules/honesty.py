@@ -13,8 +13,8 @@ def opaque_statement(step: Step) -> Iterator[Hit]:
     """
     ## What it does
     Reports every statement the tool cannot understand: SQL built at run time, syntax the parser does
-    not support, an operation that emitted nothing it could read. It is never a silent pass: the
-    contract gate treats an opaque statement in a contract revision as blocking.
+    not support, an operation that emitted nothing it could read. It is never a silent pass: what
+    the linter cannot read, the contract gate cannot judge either.
 
     ## Why is this bad?
     What the tool cannot read, it cannot check: the statement may drop a column or lock a table.
@@ -64,7 +64,7 @@ def offline_unreadable(unit: Unit) -> Iterator[Hit]:
     ```python
     def upgrade():
         bind = op.get_bind()
-        for (name,) in sa.inspect(bind).get_table_names():
+        for name in sa.inspect(bind).get_table_names():
             op.drop_column(name, "legacy")
     ```
 

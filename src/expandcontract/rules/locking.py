@@ -11,12 +11,15 @@ from expandcontract.rules.locks import Lock, lock_of
 from expandcontract.rules.recipes import type_verdict
 from expandcontract.sql import VIRTUAL_ON_18, TypeChange
 
-AUTOCOMMIT = "inside `with op.get_context().autocommit_block():`"
 NOT_VALID_THEN_VALIDATE = (
     "add it with postgresql_not_valid=True, then run "
     "`ALTER TABLE ... VALIDATE CONSTRAINT ...` in a later transaction (another revision, or after "
     "`autocommit_block()`)"
 )
+
+
+def _concurrently(step: Step) -> str:
+    return "postgresql_concurrently=True" if step.unit.is_revision else "CONCURRENTLY"
 
 
 def _called(what: str, name: str | None) -> str:
@@ -70,7 +73,7 @@ def index_not_concurrent(step: Step) -> Iterator[Hit]:
         yield Hit(
             f"builds {_called('index', change.name)} on {_table(step)} without CONCURRENTLY; writes wait "
             "for the whole build",
-            f"use postgresql_concurrently=True {AUTOCOMMIT}",
+            f"use {_concurrently(step)} {step.outside_transaction}",
         )
 
 
@@ -106,7 +109,7 @@ def drop_index_not_concurrent(step: Step) -> Iterator[Hit]:
         yield Hit(
             f"drops index {change.name} without CONCURRENTLY; "
             "it waits for an ACCESS EXCLUSIVE lock on the table",
-            f"use postgresql_concurrently=True {AUTOCOMMIT}",
+            f"use {_concurrently(step)} {step.outside_transaction}",
         )
 
 
@@ -243,7 +246,7 @@ def unique_constraint_locks(step: Step) -> Iterator[Hit]:
         yield Hit(
             f"adds a unique constraint on {_table(step)}, building its index under an ACCESS EXCLUSIVE lock",
             "create the unique index with postgresql_concurrently=True "
-            f"{AUTOCOMMIT}, then `ALTER TABLE ... ADD CONSTRAINT name UNIQUE USING INDEX name`",
+            f"{step.outside_transaction}, then `ALTER TABLE ... ADD CONSTRAINT name UNIQUE USING INDEX name`",
         )
 
 
@@ -286,7 +289,7 @@ def primary_key_locks(step: Step) -> Iterator[Hit]:
         yield Hit(
             f"adds a primary key on {_table(step)}, building its index under an ACCESS EXCLUSIVE lock",
             "make the columns NOT NULL safely, build a unique index with postgresql_concurrently=True "
-            f"{AUTOCOMMIT}, then `ADD CONSTRAINT name PRIMARY KEY USING INDEX name`",
+            f"{step.outside_transaction}, then `ADD CONSTRAINT name PRIMARY KEY USING INDEX name`",
         )
 
 
@@ -617,7 +620,7 @@ def detach_partition_locks(step: Step) -> Iterator[Hit]:
     ):
         yield Hit(
             f"detaches partition {change.name} from {_table(step)} under an ACCESS EXCLUSIVE lock",
-            f"use DETACH PARTITION ... CONCURRENTLY {AUTOCOMMIT}",
+            f"use DETACH PARTITION ... CONCURRENTLY {step.outside_transaction}",
         )
 
 
@@ -674,7 +677,7 @@ def validate_in_same_transaction(step: Step) -> Iterator[Hit]:
         return
     yield Hit(
         f"validates {change.name} on {_table(step)} while {reason}",
-        f"validate in a separate transaction: a later revision, or {AUTOCOMMIT}",
+        f"validate in a separate transaction: a later revision, or {step.outside_transaction}",
     )
 
 
@@ -706,13 +709,20 @@ def unbatched_backfill(step: Step) -> Iterator[Hit]:
     transaction, between the expand and the contract step.
 
     ## In Alembic
+    Keep the backfill out of the schema revision: a job (or a data revision run on its own) that
+    repeats a bounded statement, each batch committed, until no row is left. The linter cannot see
+    that a statement is one batch of a loop, so say so where it is:
     ```python
     def upgrade():
         with op.get_context().autocommit_block():
-            op.execute(
-                "UPDATE users SET email_address = email "
-                "WHERE id IN (SELECT id FROM users WHERE email_address IS NULL LIMIT 5000)"
-            )  # repeated until no row is left, by a backfill job
+            while True:
+                # expandcontract: ignore[EC315] -- one batch of 5000, committed on its own
+                done = op.get_bind().execute(sa.text(
+                    "UPDATE users SET email_address = email "
+                    "WHERE id IN (SELECT id FROM users WHERE email_address IS NULL LIMIT 5000)"
+                )).rowcount
+                if not done:
+                    break
     ```
     """
     change = step.change
@@ -797,7 +807,7 @@ def many_locks_one_transaction(step: Step) -> Iterator[Hit]:
         for c in step.transaction.exclusive
         if not (c.location == change.location and c.sql == change.sql and c.kind is change.kind)
     ]  # the other targets of this same statement (TRUNCATE a, b) are not "further statements"
-    if not held or not step.in_transaction or not step.existing_table:
+    if not held or not step.in_transaction or not step.existing_table or step.on_version_table():
         return
     first = held[0]
     other_table = (change.table or "").lower() != (first.table or first.name or "").lower()

@@ -38,7 +38,7 @@ def rename_column(step: Step) -> Iterator[Hit]:
     # versions/expand/...py
     def upgrade():
         op.add_column("users", sa.Column("email_address", sa.String(255)))
-        # sync trigger + batched backfill (see docs/recipes)
+        # + a trigger that keeps email and email_address in step, and a batched backfill
 
     # versions/contract/...py, depends_on the expand revision
     def upgrade():
@@ -149,7 +149,8 @@ def change_column_type(step: Step) -> Iterator[Hit]:
     """
     ## What it does
     Flags `op.alter_column(..., type_=...)` and `ALTER COLUMN ... TYPE` on an existing table unless
-    the change is known to be safe: varchar widening or limit removal, varchar <-> text, numeric
+    the change is known to be safe: varchar widening or limit removal, varchar -> text, text ->
+    varchar without a limit, numeric
     precision up at the same scale, cidr -> inet, and timestamp <-> timestamptz on PostgreSQL 12+
     when `session-timezone = "UTC"` is configured. Widenings old code accepts but that rewrite the
     table (int -> bigint) are EC310 instead. The old type comes from `existing_type=` or from the

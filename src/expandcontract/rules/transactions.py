@@ -9,8 +9,6 @@ from expandcontract.model import ChangeKind, Severity
 from expandcontract.rules.base import Hit, Step, change_rule
 from expandcontract.rules.locks import lock_of
 
-AUTOCOMMIT = "move it inside `with op.get_context().autocommit_block():`"
-
 
 def _locked(step: Step) -> str:
     return step.change.table or step.change.name or "a table"
@@ -69,7 +67,7 @@ def concurrently_in_transaction(step: Step) -> Iterator[Hit]:
     if statement and step.in_transaction:
         yield Hit(
             f"{statement} inside a transaction fails at run time (cannot run inside a transaction block)",
-            AUTOCOMMIT,
+            f"move it {step.outside_transaction}",
         )
 
 
@@ -115,7 +113,7 @@ def enum_value_in_transaction(step: Step) -> Iterator[Hit]:
         yield Hit(
             f"adds value '{value}' to enum {change.name} in a transaction, which PostgreSQL "
             f"{step.postgresql_version} refuses",
-            AUTOCOMMIT,
+            f"move it {step.outside_transaction}",
         )
         return
     used = next((c for c in step.transaction.later if value and f"'{value}'" in c.sql), None)
@@ -123,7 +121,7 @@ def enum_value_in_transaction(step: Step) -> Iterator[Hit]:
         yield Hit(
             f"adds value '{value}' to enum {change.name} and uses it at {step.line_of(used)} "
             "in the same transaction; the value is unusable until commit",
-            AUTOCOMMIT + ", or use the value in a later revision",
+            f"move it {step.outside_transaction}, or use the value in a later revision",
         )
 
 
@@ -202,7 +200,7 @@ def missing_statement_timeout(step: Step) -> Iterator[Hit]:
     ## Example
     ```python
     def upgrade():
-        op.alter_column("orders", "note", nullable=False)
+        op.add_column("orders", sa.Column("note", sa.Text()))
     ```
 
     ## Use instead
@@ -212,7 +210,7 @@ def missing_statement_timeout(step: Step) -> Iterator[Hit]:
     ```python
     def upgrade():
         op.execute("SET LOCAL statement_timeout = '30s'")
-        op.alter_column("orders", "note", nullable=False)
+        op.add_column("orders", sa.Column("note", sa.Text()))
     ```
     """
     change = step.change
