@@ -245,7 +245,7 @@ def test_f6_reflects_the_database_so_it_is_read_from_its_ast(
     f6 = all_ops["f6"]
     assert f6.read_mode is ReadMode.AST
     assert f6.unreadable_reason == (
-        "needs a live database (reflection or an ORM session on op.get_bind()) (line 14)"
+        "needs a live database (an ORM session or a connection call on op.get_bind()) (line 15)"
     )
     assert [row(c) for c in f6.changes] == [
         (16, K.ADD_COLUMN, "orders.gift", Phase.EXPAND, NONE, True, "add_column"),

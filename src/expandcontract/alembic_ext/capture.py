@@ -338,7 +338,7 @@ def _failure_reason(exc: BaseException, path: str, stand_ins: list[str]) -> str:
         missing = f"; it may be looping on {', '.join(stand_ins)} (not installed)" if stand_ins else ""
         return f"{message}{missing}{where}"
     if isinstance(exc, sa_exc.NoInspectionAvailable) or "OfflineBind" in message:
-        return f"needs a live database (reflection or an ORM session on op.get_bind()){where}"
+        return f"needs a live database (an ORM session or a connection call on op.get_bind()){where}"
     if stand_ins and mentions_stand_in(message):
         return f"needs {', '.join(stand_ins)}, which is not installed ({type(exc).__name__}){where}"
     return f"{type(exc).__name__}: {message}{where}" if message else f"{type(exc).__name__}{where}"

@@ -3,17 +3,20 @@
 Many revisions fetch the connection to run SQL themselves (`op.get_bind().execute(text(...))`) or to
 look at existing rows before deciding what to do. Offline there is no database: this stand-in
 executes nothing, hands every statement to the recorder (so it becomes changes at its line), and
-answers every query with no rows, as an empty database would. Anything beyond `execute` (reflection,
-an ORM session) is not offered, so the revision falls back to its AST and says why.
+answers every query with no rows, as an empty database would; reflection (`sa.inspect(bind)`,
+`autoload_with=bind`) likewise sees an empty database. An ORM session is not offered, so such a
+revision falls back to its AST and says why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
+from sqlalchemy.inspection import _inspects  # registers an inspector for our own class only
 
 
 class NoRows:
@@ -120,8 +123,72 @@ class OfflineBind:
     def commit(self) -> None:
         return None
 
+    @property
+    def engine(self) -> OfflineBind:
+        """`op.get_bind().engine.name` / `.dialect.name`: revisions that branch on the database."""
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.dialect.name if self.dialect is not None else ""
+
     def __enter__(self) -> OfflineBind:
         return self
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+class OfflineInspector:
+    """What `sa.inspect(op.get_bind())` gives offline: an empty database, like the queries' no rows.
+
+    Every question is recorded as a database read, so the code it guards that did not run is still
+    read from the revision's source (and marked as not reached offline)."""
+
+    def __init__(self, bind: OfflineBind) -> None:
+        self.bind = bind
+        self.dialect = bind.dialect
+        self.default_schema_name = "public" if bind.name == "postgresql" else None
+
+    def _asked(self, question: str, *args: Any) -> None:
+        text = f"inspector.{question}({', '.join(a for a in args if isinstance(a, str))})"
+        self.bind._record("SELECT '" + text.replace("'", "''") + "'")
+
+    def _empty_list(self, question: str) -> Callable[..., list[Any]]:
+        def answer(*args: Any, **kwargs: Any) -> list[Any]:
+            self._asked(question, *args)
+            return []
+
+        return answer
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("get_") and name.endswith(("_names", "s")):
+            return self._empty_list(name)  # get_table_names, get_columns, get_indexes, get_enums, ...
+        if name.startswith("has_"):
+
+            def no(*args: Any, **kwargs: Any) -> bool:
+                self._asked(name, *args)
+                return False
+
+            return no
+        raise AttributeError(name)
+
+    def get_pk_constraint(self, table_name: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        self._asked("get_pk_constraint", table_name)
+        return {"constrained_columns": [], "name": None}
+
+    def get_table_comment(self, table_name: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        self._asked("get_table_comment", table_name)
+        return {"text": None}
+
+    def reflect_table(self, table: Any, *args: Any, **kwargs: Any) -> None:
+        """`sa.Table(..., autoload_with=bind)` / `MetaData.reflect(bind)`: no columns offline."""
+        self._asked("reflect_table", getattr(table, "name", ""))
+
+    @contextmanager
+    def _inspection_context(self) -> Iterator[OfflineInspector]:
+        yield self
+
+
+# `sa.inspect(bind)` looks the inspector up by the object's class: register ours for the offline bind
+_inspects(OfflineBind)(OfflineInspector)

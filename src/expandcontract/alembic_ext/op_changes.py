@@ -78,6 +78,9 @@ def _with_operation(change: Change, name: str) -> Change:
 def _type_sql(type_: Any, dialect: Dialect) -> str | None:
     if type_ is None:
         return None
+    stood_in = stand_in_name(type_)
+    if stood_in is not None:  # the application's own type, not installed: known by its name only
+        return stood_in.rsplit(".", 1)[-1]
     try:
         return str(sa.types.to_instance(type_).compile(dialect=dialect))
     except Exception:

@@ -68,6 +68,11 @@ class _StandInMeta(type):
     def __format__(cls, spec: str) -> str:
         return str(cls)
 
+    def _compiler_dispatch(cls, visitor: Any, **kw: Any) -> str:
+        """Used as a column type (`sa.Column("id", StringID())` with the app's own type not installed),
+        it renders as its name, so the operation is still read offline."""
+        return cls.__qualname__.rsplit(".", 1)[-1]
+
     def _same(cls, *other: Any) -> Any:
         return cls
 

@@ -40,7 +40,7 @@ def opaque_statement(step: Step) -> Iterator[Hit]:
         text = " ".join(change.sql.split())
         shown = f": {text[:60]}{'...' if len(text) > 60 else ''}" if text else ""
         yield Hit(
-            f"cannot understand this statement ({change.detail}){shown}",
+            f"cannot understand this statement ({' '.join(change.detail.split())}){shown}",
             "write the SQL literally or use an Alembic operation; if it is safe, suppress with the reason",
         )
 

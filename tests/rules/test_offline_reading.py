@@ -1,0 +1,60 @@
+"""Revisions that ask the database about itself, or use the application's own column types, are still
+read offline: reflection sees an empty database (like queries see no rows), and a type that is not
+installed is known by its name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lintkit import baseline, expand, write_history
+
+from expandcontract import api
+from expandcontract.model import CapturedRevision, ChangeKind, ReadMode
+
+
+def _captured(tmp_path: Path, body: str, module: str = "") -> CapturedRevision:
+    history = write_history(tmp_path, baseline(), expand(body, module=module))
+    _, captured = api.capture(history.settings)
+    return next(c for c in captured if c.info.revision == history.ids[-1])
+
+
+def test_a_reflection_guard_is_read_offline_and_the_guarded_operation_from_source(tmp_path: Path) -> None:
+    body = """insp = sa.inspect(op.get_bind())
+if "email" in [c["name"] for c in insp.get_columns("users")]:
+    op.drop_column("users", "email")
+op.add_column("users", sa.Column("nickname", sa.Text()))"""
+    captured = _captured(tmp_path, body)
+
+    assert captured.read_mode is ReadMode.OFFLINE
+    assert [loc.line for loc in captured.database_reads] == [13]  # the question asked of the database
+    drop = next(c for c in captured.changes if c.kind is ChangeKind.DROP_COLUMN)
+    assert drop.location.line == 14 and "not reached offline" in drop.detail
+    assert any(c.kind is ChangeKind.ADD_COLUMN and c.column == "nickname" for c in captured.changes)
+
+
+def test_autoload_with_the_offline_bind_reflects_an_empty_table(tmp_path: Path) -> None:
+    body = """users = sa.Table("users", sa.MetaData(), autoload_with=op.get_bind())
+op.bulk_insert(users, [])"""
+    captured = _captured(tmp_path, body)
+
+    assert captured.read_mode is ReadMode.OFFLINE
+    assert [c.kind for c in captured.changes if c.kind is not ChangeKind.QUERY] == [ChangeKind.INSERT]
+
+
+def test_a_branch_on_the_engine_name_is_read_offline(tmp_path: Path) -> None:
+    body = """if op.get_bind().engine.name == "postgresql":
+    op.add_column("users", sa.Column("tags", sa.Text()))"""
+    captured = _captured(tmp_path, body)
+
+    assert captured.read_mode is ReadMode.OFFLINE
+    assert [(c.kind, c.column) for c in captured.changes] == [(ChangeKind.ADD_COLUMN, "tags")]
+
+
+def test_a_column_type_from_an_uninstalled_application_is_known_by_its_name(tmp_path: Path) -> None:
+    body = 'op.add_column("users", sa.Column("public_id", StringID(), nullable=True))'
+    captured = _captured(tmp_path, body, module="from shopapp.types import StringID\n")
+
+    assert captured.read_mode is ReadMode.OFFLINE
+    (added,) = captured.changes
+    assert (added.kind, added.column, added.type) == (ChangeKind.ADD_COLUMN, "public_id", "StringID")
+    assert "ADD COLUMN public_id StringID" in added.sql
