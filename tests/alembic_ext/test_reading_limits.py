@@ -68,8 +68,19 @@ def test_a_revision_looping_on_a_stand_in_is_stopped_and_read_from_its_source(
     assert "myapp.queues.redis_connection" in reason
     changes = revision["changes"]
     assert isinstance(changes, list)
-    # the call into the uninstalled module is opaque: what it does cannot be known
-    assert [(c["kind"], c["target"]) for c in changes] == [("opaque", ""), ("drop-column", "users.legacy")]
+    # the call into the uninstalled module only computes a value (`count = ...`): not a change
+    assert [(c["kind"], c["target"]) for c in changes] == [("drop-column", "users.legacy")]
+
+
+def test_a_call_into_an_uninstalled_module_made_for_its_effect_is_opaque(tmp_path: Path) -> None:
+    source = LOOPS_ON_A_STAND_IN.replace("        count = redis_connection.zcard(\"done\")\n", "").replace(
+        "        removed = min(100, count - 0)", "        removed = 0\n    redis_connection.migrate(op)"
+    )
+    (revision,) = classify_json(write_revision(tmp_path, source))
+
+    changes = revision["changes"]
+    assert isinstance(changes, list)
+    assert ("opaque", "") in [(c["kind"], c["target"]) for c in changes]
 
 
 def test_a_table_named_by_the_application_is_shown_as_what_it_stands_for(tmp_path: Path) -> None:

@@ -319,6 +319,7 @@ class _Walker:
         # module-level helpers upgrade() may call: their operations are read where they are called
         self.helpers = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
         self._inside: set[str] = set()
+        self._statements: set[int] = set()  # calls made for their effect (`helper()`), not their value
 
     def walk(self, nodes: list[ast.stmt], batch: dict[str, str], in_transaction: bool) -> None:
         for node in nodes:
@@ -360,6 +361,8 @@ class _Walker:
             and node.value.id in self.op_names
         ):
             self.op_names |= {t.id for t in node.targets if isinstance(t, ast.Name)}  # ops = op
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            self._statements.add(id(node.value))
         if isinstance(node, ast.Call):
             self._call(node, batch, in_transaction)
             self._helper(node, batch, in_transaction)
@@ -406,9 +409,16 @@ class _Walker:
         func = node.func
         root = _root_name(func)
         if root is not None and root in self.stand_ins:
-            self._opaque(
-                node, in_transaction, "from a module that is not installed: what it changes is unknown"
+            # a call made for its effect, or handed `op`, may change the schema; one whose value is
+            # used (`json.loads(x)`, `sa.Column("id", StringID())`) only computes a value
+            hands_op = any(
+                isinstance(arg, ast.Name) and (arg.id in self.op_names or arg.id in batch)
+                for arg in [*node.args, *(k.value for k in node.keywords)]
             )
+            if id(node) in self._statements or hands_op:
+                self._opaque(
+                    node, in_transaction, "from a module that is not installed: what it changes is unknown"
+                )
             return
         if not isinstance(func, ast.Attribute):
             return
