@@ -29,16 +29,19 @@ UPGRADE_TARGETS: dict[str, str] = {"expand": "expand@head", "contract": "contrac
 
 
 def _read(
-    settings: Settings, cache: CaptureCache | None = None
+    settings: Settings, cache: CaptureCache | None = None, operations: bool = True
 ) -> tuple[Path, History, list[CapturedRevision]]:
-    """(script directory, history, captured revisions): every revision read offline, bases first."""
+    """(script directory, history, captured revisions): every revision read offline, bases first.
+
+    Without `operations` (Alembic's operation objects), revisions are read on every core."""
     from expandcontract.alembic_ext.capture import capture_project
     from expandcontract.alembic_ext.project import open_project, reading_session
 
     settings.require_project()
     with reading_session(settings):
         project = open_project(settings)
-        return Path(project.script.dir).resolve(), project.history, capture_project(project, cache)
+        captured = capture_project(project, cache, operations)
+        return Path(project.script.dir).resolve(), project.history, captured
 
 
 def capture(settings: Settings) -> tuple[History, list[CapturedRevision]]:

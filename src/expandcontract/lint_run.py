@@ -106,7 +106,7 @@ def run_lint(settings: Settings, request: LintRequest) -> LintResult:
 
         folder = settings.cache_dir or settings.project_dir / CACHE_FOLDER
         cache = CaptureCache(folder, settings.dialect) if request.cache else None
-        script_dir, history, captured = _read(settings, cache)
+        script_dir, history, captured = _read(settings, cache, operations=False)
         env = read_env(script_dir / "env.py")
         units = revision_units(captured)  # history order: as a full upgrade runs them, expand first
         linted, explicit = _linted(history, request, targets, settings)

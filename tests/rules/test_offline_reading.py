@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from lintkit import baseline, expand, write_history
 
 from expandcontract import api
+from expandcontract.alembic_ext import capture
 from expandcontract.model import CapturedRevision, ChangeKind, ReadMode
 
 
@@ -58,3 +60,27 @@ def test_a_column_type_from_an_uninstalled_application_is_known_by_its_name(tmp_
     (added,) = captured.changes
     assert (added.kind, added.column, added.type) == (ChangeKind.ADD_COLUMN, "public_id", "StringID")
     assert "ADD COLUMN public_id StringID" in added.sql
+
+
+def test_a_long_history_read_on_every_core_gives_the_same_findings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    columns = [f"c{n}" for n in range(45)]
+    create = (
+        "op.create_table('wide', sa.Column('id', sa.Integer, primary_key=True), "
+        + ", ".join(f"sa.Column('{c}', sa.Text)" for c in columns)
+        + ")"
+    )
+    revisions = [
+        expand(f"op.drop_column('wide', '{c}')\nop.create_index('ix_{c}', 'users', ['name'])")
+        for c in columns
+    ]
+    history = write_history(tmp_path, baseline(create), *revisions)
+    request = api.LintRequest(cache=False)
+
+    parallel = api.lint(history.settings, request)
+    monkeypatch.setattr(capture, "PARALLEL_FROM", 10**9)
+    sequential = api.lint(history.settings, request)
+
+    assert len(parallel.findings) == len(sequential.findings) > 3 * len(columns)
+    assert parallel.findings == sequential.findings

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import inspect
 import io
+import multiprocessing
 import os
 import signal
 import sys
@@ -435,19 +436,81 @@ def _read(path: str) -> str:
         return fh.read()
 
 
-def capture_project(project: AlembicProject, cache: CaptureCache | None = None) -> list[CapturedRevision]:
+def capture_project(
+    project: AlembicProject, cache: CaptureCache | None = None, operations: bool = True
+) -> list[CapturedRevision]:
     """Capture every revision, bases first. Call inside `reading_session`.
 
-    With a cache, revisions captured before (same bytes, same tools) are not run again; those come
-    back without their Alembic operation objects.
+    With a cache, revisions captured before (same bytes, same tools) are not run again. Without
+    `operations` (the linter needs only the changes), revisions are read on every core; either way,
+    revisions that were not run here come back without their Alembic operation objects.
     """
-    out: list[CapturedRevision] = []
-    for script, info in zip(project.scripts(), project.history.revisions, strict=True):
-        source = Path(info.path).read_bytes() if cache is not None else b""
-        found = cache.load(info, source) if cache is not None else None  # only cacheable files are stored
-        if found is None:
-            found = capture_revision(project, script, info)
-            if cache is not None and cacheable(source.decode("utf-8", errors="replace")):
-                cache.store(found, source)
-        out.append(found)
-    return out
+    revisions = list(zip(project.scripts(), project.history.revisions, strict=True))
+    if operations and cache is None:
+        return [capture_revision(project, script, info) for script, info in revisions]
+    found: dict[int, CapturedRevision] = {}
+    pending: list[tuple[int, Script, RevisionInfo]] = []
+    sources: dict[int, bytes] = {}
+    for index, (script, info) in enumerate(revisions):
+        if cache is not None:
+            sources[index] = Path(info.path).read_bytes()
+            hit = cache.load(info, sources[index])  # only cacheable files are ever stored
+            if hit is not None:
+                found[index] = hit
+                continue
+        pending.append((index, script, info))
+    read = (
+        _capture_in_parallel(project, pending) if not operations else dict(_capture_chunk(project, pending))
+    )
+    for index, captured in read.items():
+        found[index] = captured
+        if cache is not None and cacheable(sources[index].decode("utf-8", errors="replace")):
+            cache.store(captured, sources[index])
+    return [found[index] for index in range(len(revisions))]
+
+
+PARALLEL_FROM = 40  # below this many revisions to read, starting processes costs more than it saves
+
+
+def _capture_chunk(project: AlembicProject, chunk: list[tuple[int, Script, RevisionInfo]]) -> list[Any]:
+    return [
+        (index, replace(capture_revision(project, script, info), operations=()))
+        for index, script, info in chunk
+    ]
+
+
+def _child(project: AlembicProject, chunk: list[tuple[int, Script, RevisionInfo]], conn: Any) -> None:
+    try:  # operation objects do not cross processes
+        conn.send([(index, replace(c, operations=())) for index, c in _capture_chunk(project, chunk)])
+    except BaseException:  # the parent reads this chunk itself
+        conn.send(None)
+    finally:
+        conn.close()
+
+
+def _capture_in_parallel(
+    project: AlembicProject, pending: list[tuple[int, Script, RevisionInfo]]
+) -> dict[int, CapturedRevision]:
+    """Capture `pending` on every core (forked workers share the loaded project); without their
+    Alembic operation objects, which do not cross processes. Any worker that fails is redone here."""
+    workers = min(os.cpu_count() or 1, 8)
+    if workers < 2 or len(pending) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        return dict(_capture_chunk(project, pending))
+    chunks = [pending[n::workers] for n in range(workers)]
+    context = multiprocessing.get_context("fork")
+    started = []
+    for chunk in chunks[1:]:
+        receive, send = context.Pipe(duplex=False)
+        process = context.Process(target=_child, args=(project, chunk, send), daemon=True)
+        process.start()
+        send.close()
+        started.append((chunk, receive, process))
+    results = dict(_capture_chunk(project, chunks[0]))
+    for chunk, receive, process in started:
+        try:
+            answer = receive.recv()
+        except (EOFError, OSError):
+            answer = None
+        process.join()
+        results.update(dict(answer) if answer is not None else dict(_capture_chunk(project, chunk)))
+    return results
