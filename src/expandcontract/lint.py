@@ -19,7 +19,7 @@ from expandcontract.schema_state import SchemaReplay
 from expandcontract.sql import statement_lines
 
 _BOUNDARIES = frozenset({"begin", "commit", "rollback"})
-_OFF = re.compile(r"(=|\bto)\s*'?\s*0\s*(ms|s)?\s*'?\s*;?\s*$", re.IGNORECASE)
+_OFF = re.compile(r"(=|\bto)\s*('?\s*0\s*(ms|s)?\s*'?|default)\s*;?\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,13 @@ class _Walker:
                 return replace(change, old_type=column.type)
         return change
 
+    def _new_column(self, change: Change, fresh: frozenset[str]) -> bool:
+        """The column, or the named constraint, the change acts on came with an unreleased unit."""
+        if change.kind is ChangeKind.DROP_CONSTRAINT:
+            return self.replay.constraint_created_by(change) in fresh
+        column = self.replay.column(change)
+        return column is not None and column.created_by in fresh
+
     def _new_table(self, change: Change, fresh: frozenset[str]) -> bool:
         table = self.replay.table(change)
         if table is not None:
@@ -198,6 +205,7 @@ class _Walker:
                     setattr(txn, name, False)  # RESET also overrides an earlier SET LOCAL
                 elif change.detail.upper() != "LOCAL":
                     session[name] = on
+                    setattr(txn, name, on)  # a plain SET also replaces an earlier SET LOCAL
                 elif change.in_transaction:
                     setattr(txn, name, on)
                 # SET LOCAL outside a transaction block: PostgreSQL warns and ignores it
@@ -259,6 +267,7 @@ class _Walker:
             table=self.replay.table(change),
             column=self.replay.column(change),
             new_table=new_table,
+            new_column=self._new_column(change, self._fresh(unit)),
             proven_not_null=self.replay.proven_not_null(change),
             lock_timeout=session["lock_timeout"] or (in_txn and txn.lock_timeout),
             statement_timeout=session["statement_timeout"] or (in_txn and txn.statement_timeout),

@@ -39,8 +39,16 @@ def revision_units(captured: Sequence[CapturedRevision]) -> list[Unit]:
     ]
 
 
+def _without_psql_commands(text: str) -> str:
+    """psql's own commands (`\\timing`, `\\set ON_ERROR_STOP on`) are not SQL: read them as comments,
+    so they do not swallow the statement after them. Line numbers stay as they are."""
+    lines = text.split("\n")
+    return "\n".join("--" + line if line.lstrip().startswith("\\") else line for line in lines)
+
+
 def sql_unit(path: str, text: str, dialect: str, in_transaction: bool) -> Unit:
     """A SQL file (or stdin, path "-"): its statements run before the deploy, like an unphased revision."""
+    text = _without_psql_commands(text.removeprefix("\ufeff"))  # a byte-order mark is not SQL either
     changes = changes_from_sql(
         text, dialect=dialect, location=Location(path, 1), in_transaction=in_transaction, statement_lines=True
     )

@@ -49,7 +49,12 @@ def revision_range(history: History, spec: str) -> set[str]:
     if not sep or not upper:
         raise UsageError(f"revision range {spec!r} must look like `abc123:head` or `base:expand@head`")
     below = history.ancestors(_resolve(history, lower or "base", "lower end"))
-    return history.ancestors(_resolve(history, upper, "upper end")) - below
+    chosen = history.ancestors(_resolve(history, upper, "upper end")) - below
+    if not chosen:
+        raise UsageError(
+            f"revision range {spec!r} selects no revision: its upper end must come after its lower end"
+        )
+    return chosen
 
 
 def after_start(history: History, start_after: str) -> set[str]:

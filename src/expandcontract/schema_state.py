@@ -18,6 +18,7 @@ class ColumnState:
     type: str | None = None
     nullable: bool | None = None  # None: not known (the column was never seen created)
     default: str | None = None
+    created_by: str | None = None  # the unit that added it; None: before the history
 
 
 @dataclass
@@ -28,6 +29,7 @@ class TableState:
         default_factory=dict
     )  # validated constraint -> non-null columns
     pending: dict[str, tuple[str, ...]] = field(default_factory=dict)  # NOT VALID constraint -> columns
+    constraints: dict[str, str] = field(default_factory=dict)  # constraint name -> the unit that added it
 
 
 def table_key(schema: str | None, table: str | None) -> TableKey | None:
@@ -66,6 +68,10 @@ class SchemaReplay:
             return None
         return table.columns.get(change.column.lower())
 
+    def constraint_created_by(self, change: Change) -> str | None:
+        table = self.table(change)
+        return table.constraints.get(change.name.lower()) if table is not None and change.name else None
+
     def proven_not_null(self, change: Change) -> bool:
         """A validated constraint (CHECK (c IS NOT NULL), PG18 NOT NULL) already proves the column."""
         table = self.table(change)
@@ -95,7 +101,8 @@ class SchemaReplay:
             self._tables[key] = TableState(
                 created_by=unit,
                 columns={
-                    c.name.lower(): ColumnState(c.type, c.nullable, c.default) for c in change.column_specs
+                    c.name.lower(): ColumnState(c.type, c.nullable, c.default, unit)
+                    for c in change.column_specs
                 },
             )
             return
@@ -111,13 +118,15 @@ class SchemaReplay:
                     self._tables[target] = moved
             return
         table = self._tables.setdefault(key, TableState(created_by=None))
-        self._apply_to(table, change)
+        self._apply_to(table, change, unit)
 
-    def _apply_to(self, table: TableState, change: Change) -> None:
+    def _apply_to(self, table: TableState, change: Change, unit: str) -> None:
         kind = change.kind
         column = (change.column or "").lower()
         if kind is ChangeKind.ADD_COLUMN and column:
-            table.columns[column] = ColumnState(change.type, change.nullable is not False, change.default)
+            table.columns[column] = ColumnState(
+                change.type, change.nullable is not False, change.default, unit
+            )
         elif kind is ChangeKind.DROP_COLUMN:
             table.columns.pop(column, None)
         elif kind is ChangeKind.RENAME_COLUMN and change.new_name:
@@ -127,12 +136,15 @@ class SchemaReplay:
             state = table.columns.setdefault(column, ColumnState())
             _COLUMN_EDITS[kind](state, change)
         elif kind is ChangeKind.ADD_CONSTRAINT:
+            if change.name:
+                table.constraints[change.name.lower()] = unit
             self._add_constraint(table, change)
         elif kind is ChangeKind.VALIDATE_CONSTRAINT and change.name:
             name = change.name.lower()
             if name in table.pending:
                 table.proofs[name] = table.pending.pop(name)
         elif kind is ChangeKind.DROP_CONSTRAINT and change.name:
+            table.constraints.pop(change.name.lower(), None)
             table.proofs.pop(change.name.lower(), None)
             table.pending.pop(change.name.lower(), None)
 

@@ -546,3 +546,46 @@ def test_since_the_fetch_the_message_suggests_is_enough(shallow_clone: Path) -> 
 
     assert result.exit_code == 1, result.output
     assert linted(result) == ["e2_drop_email"]
+
+
+# --- what a careful user tried ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [["--format", "xml"], ["--bogus"], ["--postgresql-version", "8"]])
+def test_a_bad_option_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert_one_line_error(run("lint", *args), "lint --help`")
+
+
+def test_a_reversed_revision_range_is_an_error_not_a_silent_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history = write_history(tmp_path, baseline(), expand(ADD_NOTE), expand(DROP_EMAIL))
+    monkeypatch.chdir(tmp_path)
+    newer, older = history.ids[-1], history.ids[-2]
+    assert_one_line_error(lint(f"{newer}:{older}"), "selects no revision")
+
+
+def test_a_psql_meta_command_does_not_hide_the_next_statement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "drop.sql").write_text("\\timing\n\\set ON_ERROR_STOP on\nDROP TABLE users;\n")
+    monkeypatch.chdir(tmp_path)
+    result = run("lint", "drop.sql", "--format", "json")
+
+    assert result.exit_code == 1
+    finding = next(f for f in report(result)["files"][0]["findings"] if f["code"] == "EC102")
+    assert finding["line"] == 3
+
+
+def test_a_byte_order_mark_does_not_hide_the_first_statement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "bom.sql").write_bytes(b"\xef\xbb\xbfALTER TABLE users DROP COLUMN email;\n")
+    monkeypatch.chdir(tmp_path)
+    result = run("lint", "bom.sql", "--format", "json")
+
+    assert result.exit_code == 1
+    assert codes(result) >= {"EC101", "EC001"} and "EC901" not in codes(result)

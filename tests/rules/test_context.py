@@ -759,3 +759,46 @@ def test_varchar_to_text_after_an_access_exclusive_statement_is_not_slow_work(tm
     body = """op.add_column("users", sa.Column("note", sa.Text()))
 op.alter_column("users", "email", type_=sa.Text(), existing_type=sa.String(100))"""
     assert codes(on_users(tmp_path, expand(body))) == []
+
+
+# --- columns and constraints no release has seen ---------------------------------------------------
+
+
+def test_a_column_added_and_renamed_among_the_targeted_revisions_is_no_rename_of_a_released_one(
+    tmp_path: Path,
+) -> None:
+    history = write_history(
+        tmp_path,
+        baseline(),
+        expand('op.add_column("users", sa.Column("promo", sa.Text()))'),
+        expand('op.alter_column("users", "promo", new_column_name="promo_code")'),
+    )
+    targets = tuple(str(history.paths[rev]) for rev in history.ids)
+    result = api.lint(history.settings, api.LintRequest(targets=targets, ignore=("EC403", "EC316")))
+
+    assert codes(result) == []
+
+
+def test_a_column_and_a_constraint_added_and_dropped_in_one_revision_are_not_contract_changes(
+    tmp_path: Path,
+) -> None:
+    body = """op.add_column("users", sa.Column("tmp", sa.Text()))
+op.create_check_constraint("ck_tmp", "users", "tmp <> ''", postgresql_not_valid=True)
+op.drop_constraint("ck_tmp", "users", type_="check")
+op.drop_column("users", "tmp")"""
+    result = lint_history(
+        tmp_path, baseline(), expand(body), request=api.LintRequest(ignore=("EC403", "EC316"))
+    )
+
+    assert codes(result) == []
+
+
+def test_a_column_released_before_is_still_a_contract_change(tmp_path: Path) -> None:
+    result = lint_history(
+        tmp_path,
+        baseline(),
+        expand('op.drop_column("users", "email")'),
+        request=api.LintRequest(ignore=("EC403",)),
+    )
+
+    assert codes(result) == ["EC001", "EC101"]

@@ -84,3 +84,12 @@ def test_a_long_history_read_on_every_core_gives_the_same_findings(
 
     assert len(parallel.findings) == len(sequential.findings) > 3 * len(columns)
     assert parallel.findings == sequential.findings
+
+
+def test_an_enum_dropped_through_the_bind_is_read_as_drop_type(tmp_path: Path) -> None:
+    body = 'postgresql.ENUM(name="mood").drop(op.get_bind())'
+    captured = _captured(tmp_path, body, module="from sqlalchemy.dialects import postgresql\n")
+
+    assert captured.read_mode is ReadMode.OFFLINE
+    (dropped,) = [c for c in captured.changes if c.kind is ChangeKind.DROP_OBJECT]
+    assert (dropped.object_type, dropped.name) == ("type", "mood")

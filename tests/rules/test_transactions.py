@@ -342,3 +342,15 @@ def test_autocommit_block_instead_of_commit_passes(tmp_path: Path) -> None:
 def test_sql_file_owns_its_transactions(tmp_path: Path) -> None:
     text = "BEGIN;\nSET LOCAL lock_timeout = '2s';\nALTER TABLE users ADD COLUMN note text;\nCOMMIT;\n"
     assert codes(lint_sql(text, tmp_path)) == []
+
+
+def test_sql_set_lock_timeout_to_default_turns_it_off(tmp_path: Path) -> None:
+    sql = "SET lock_timeout = '2s';\nSET lock_timeout TO DEFAULT;\nALTER TABLE users ADD COLUMN note text;\n"
+    assert "EC403" in codes(lint_sql(sql, tmp_path))
+
+
+def test_a_plain_set_to_zero_replaces_an_earlier_set_local(tmp_path: Path) -> None:
+    body = """op.execute("SET LOCAL lock_timeout = '1s'")
+op.execute("SET lock_timeout = 0")
+op.add_column("users", sa.Column("note", sa.Text()))"""
+    assert "EC403" in codes(lint_history(tmp_path, baseline(), expand(body)))

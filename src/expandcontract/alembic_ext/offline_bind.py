@@ -123,6 +123,12 @@ class OfflineBind:
     def commit(self) -> None:
         return None
 
+    def _run_ddl_visitor(self, visitorcallable: Any, element: Any, **kwargs: Any) -> None:
+        """`sa.Enum(...).create(bind)` / `.drop(bind)`: emit the DDL without asking whether the type
+        exists first (offline nothing exists), as `alembic upgrade --sql` does."""
+        kwargs["checkfirst"] = False
+        visitorcallable(self.dialect, self, **kwargs).traverse_single(element)
+
     @property
     def engine(self) -> OfflineBind:
         """`op.get_bind().engine.name` / `.dialect.name`: revisions that branch on the database."""

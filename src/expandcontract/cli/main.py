@@ -47,6 +47,10 @@ class ExpandContractGroup(click.Group):
         except ExpandContractError as exc:
             click.echo(f"expandcontract: error: {exc}", err=True)
             ctx.exit(EXIT_ERROR)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx is not None else "expandcontract"
+            click.echo(f"expandcontract: error: {exc.format_message()} (see `{command} --help`)", err=True)
+            ctx.exit(EXIT_ERROR)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except BrokenPipeError:

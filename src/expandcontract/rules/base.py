@@ -76,6 +76,7 @@ class Step:
     table: TableState | None  # the table before the change; None when the history never showed it
     column: ColumnState | None  # the column before the change, when known
     new_table: bool  # created in this unit or an unreleased one: no release uses it, no lock matters
+    new_column: bool  # the column (or constraint) it acts on was added in this or an unreleased unit
     proven_not_null: bool  # a validated constraint already proves the column NOT NULL
     lock_timeout: bool  # a lock_timeout is in effect when this statement runs
     transaction: Transaction

@@ -52,9 +52,9 @@ def drop_column(step: Step) -> Iterator[Hit]:
     ```
     """
     change = step.change
-    if change.kind is ChangeKind.DROP_COLUMN and step.existing_table:
+    if change.kind is ChangeKind.DROP_COLUMN and step.existing_table and not step.new_column:
         yield Hit(
-            f"drops column {change.target}, which the running release may still read or write",
+            f"drops column {change.target or 'a column'}, which the running release may still read or write",
             _contract_fix(f"stop using column {change.column} in the application"),
         )
 
@@ -90,7 +90,8 @@ def drop_table(step: Step) -> Iterator[Hit]:
     change = step.change
     if change.kind is ChangeKind.DROP_TABLE and step.existing_table:
         yield Hit(
-            f"drops table {change.target}, which the running release may still query",
+            f"drops table {change.target or '(a name built at run time)'}, which the running release may "
+            "still query",
             _contract_fix(f"stop using table {change.table} in the application"),
         )
 
@@ -126,7 +127,7 @@ def drop_constraint(step: Step) -> Iterator[Hit]:
     ```
     """
     change = step.change
-    if change.kind is ChangeKind.DROP_CONSTRAINT and step.existing_table:
+    if change.kind is ChangeKind.DROP_CONSTRAINT and step.existing_table and not step.new_column:
         name = change.name or "a constraint"
         table = ".".join(p for p in (change.schema, change.table) if p)
         yield Hit(

@@ -245,7 +245,7 @@ def unique_constraint_locks(step: Step) -> Iterator[Hit]:
     ):
         yield Hit(
             f"adds a unique constraint on {_table(step)}, building its index under an ACCESS EXCLUSIVE lock",
-            "create the unique index with postgresql_concurrently=True "
+            f"create the unique index with {_concurrently(step)} "
             f"{step.outside_transaction}, then `ALTER TABLE ... ADD CONSTRAINT name UNIQUE USING INDEX name`",
         )
 
@@ -288,7 +288,7 @@ def primary_key_locks(step: Step) -> Iterator[Hit]:
     ):
         yield Hit(
             f"adds a primary key on {_table(step)}, building its index under an ACCESS EXCLUSIVE lock",
-            "make the columns NOT NULL safely, build a unique index with postgresql_concurrently=True "
+            f"make the columns NOT NULL safely, build a unique index with {_concurrently(step)} "
             f"{step.outside_transaction}, then `ADD CONSTRAINT name PRIMARY KEY USING INDEX name`",
         )
 

@@ -154,8 +154,8 @@ def data_with_schema(step: Step) -> Iterator[Hit]:
     )
     if ddl is not None:
         yield Hit(
-            f"{change.kind.value.upper()} on {change.table} in the same revision as schema changes "
-            f"(line {ddl.location.line})",
+            f"{change.kind.value.upper()} on {change.table or 'a table'} in the same revision as schema "
+            f"changes (line {ddl.location.line})",
             "move the data change to its own revision or backfill job, between expand and contract",
         )
 

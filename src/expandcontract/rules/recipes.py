@@ -46,7 +46,7 @@ def rename_column(step: Step) -> Iterator[Hit]:
     ```
     """
     change = step.change
-    if change.kind is ChangeKind.RENAME_COLUMN and step.existing_table:
+    if change.kind is ChangeKind.RENAME_COLUMN and step.existing_table and not step.new_column:
         yield Hit(
             f"renames column {change.target} to {change.new_name}; old and new releases cannot both work",
             f"add {change.new_name} + sync trigger + backfill in an expand revision, drop {change.column} "
@@ -181,8 +181,8 @@ def change_column_type(step: Step) -> Iterator[Hit]:
     ```
     """
     change = step.change
-    if change.kind is not ChangeKind.ALTER_COLUMN_TYPE or not step.existing_table:
-        return
+    if change.kind is not ChangeKind.ALTER_COLUMN_TYPE or not step.existing_table or step.new_column:
+        return  # a column no release has seen can take any type (EC310 still weighs the rewrite)
     verdict = type_verdict(step)
     if verdict is TypeChange.INCOMPATIBLE:
         old = change.old_type or (step.column.type if step.column else "?")

@@ -10,6 +10,17 @@ from expandcontract.rules.base import Hit, Step, change_rule
 from expandcontract.rules.locks import lock_of
 
 
+def _timeout_fix(step: Step, setting: str, value: str) -> str:
+    if not step.unit.is_revision:
+        return f"SET {setting} = '{value}' before it (SET LOCAL inside BEGIN ... COMMIT)"
+    if setting == "lock_timeout":
+        return (
+            "call before_migrations(context) in env.py (sets `lock-timeout`), or "
+            f"op.execute(\"SET LOCAL lock_timeout = '{value}'\") first"
+        )
+    return f"op.execute(\"SET LOCAL {setting} = '{value}'\") first, or set it in env.py"
+
+
 def _locked(step: Step) -> str:
     return step.change.table or step.change.name or "a table"
 
@@ -174,8 +185,7 @@ def missing_lock_timeout(step: Step) -> Iterator[Hit]:
         yield Hit(
             f"takes {lock.label} on {_locked(step)} with no lock_timeout in effect; "
             "while it waits, every query of the table queues behind it",
-            "call before_migrations(context) in env.py (sets `lock-timeout`), or "
-            "op.execute(\"SET LOCAL lock_timeout = '2s'\") first",
+            _timeout_fix(step, "lock_timeout", "2s"),
         )
 
 
@@ -218,7 +228,7 @@ def missing_statement_timeout(step: Step) -> Iterator[Hit]:
     if lock.blocks_writes and step.existing_table and not step.statement_timeout:
         yield Hit(
             f"holds {lock.label} on {_locked(step)} with no statement_timeout in effect",
-            "op.execute(\"SET LOCAL statement_timeout = '30s'\") first, or set it in env.py",
+            _timeout_fix(step, "statement_timeout", "30s"),
         )
 
 
