@@ -65,8 +65,8 @@ CASES = [
     ),
     # --- EC902 offline-unreadable -----------------------------------------------------------------------
     alembic(
-        "offline_unreadable_reflection",
-        "EC902",
+        "reflection_is_read_offline",
+        "",
         expand(
             """
             inspector = sa.inspect(op.get_bind())
@@ -74,10 +74,11 @@ CASES = [
                 op.add_column("orders", sa.Column("gift", sa.Boolean()))
             """
         ),
+        note="reflection sees an empty database offline: read offline, no EC902",
     ),
     alembic(
-        "offline_unreadable_reflection_with_drop",
-        "EC902 EC101 EC001",
+        "reflection_guard_still_shows_the_drop",
+        "EC101 EC001",
         expand(
             """
             tables = sa.inspect(op.get_bind()).get_table_names()
@@ -85,7 +86,19 @@ CASES = [
                 op.drop_column("accounts", "legacy_code")
             """
         ),
-        note="the AST still shows the drop",
+        note="the guarded drop is not reached offline; it is read from the source",
+    ),
+    alembic(
+        "offline_unreadable_session_with_drop",
+        "EC902 EC101 EC001",
+        expand(
+            """
+            session = sa.orm.Session(bind=op.get_bind())
+            if session.connection().dialect.name == "postgresql":
+                op.drop_column("accounts", "legacy_code")
+            """
+        ),
+        note="an ORM session needs a live connection; the AST still shows the drop",
     ),
     alembic(
         "offline_unreadable_orm_session",

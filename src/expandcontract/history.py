@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from expandcontract.model import DeclaredPhase, RevisionInfo
 
@@ -62,35 +63,7 @@ class History:
             DeclaredPhase.UNPHASED: 2,
             DeclaredPhase.CONTRACT: 3,
         }
-        position = {r.revision: i for i, r in enumerate(self.revisions)}
-        parents = {
-            r.revision: {p for p in r.down_revisions + r.depends_on if p in self.by_id}
-            for r in self.revisions
-        }
-        waiting_on = {rev: len(ps) for rev, ps in parents.items()}
-        dependents: dict[str, list[str]] = {}
-        for rev, ps in parents.items():
-            for parent in ps:
-                dependents.setdefault(parent, []).append(rev)
-        ready = [
-            (rank[r.declared_phase], position[r.revision])
-            for r in self.revisions
-            if not waiting_on[r.revision]
-        ]
-        heapq.heapify(ready)
-        order: list[RevisionInfo] = []
-        while ready:
-            _, at = heapq.heappop(ready)
-            chosen = self.revisions[at]
-            order.append(chosen)
-            for child in dependents.get(chosen.revision, ()):
-                waiting_on[child] -= 1
-                if not waiting_on[child]:
-                    heapq.heappush(ready, (rank[self.by_id[child].declared_phase], position[child]))
-        if len(order) < len(self.revisions):  # a cycle Alembic would refuse anyway: keep the given order
-            placed = {r.revision for r in order}
-            order.extend(r for r in self.revisions if r.revision not in placed)
-        return order
+        return _ordered(self.revisions, key=lambda r: rank[r.declared_phase])
 
     def ordered(self, ids: Iterable[str]) -> list[RevisionInfo]:
         wanted = set(ids)
@@ -102,28 +75,36 @@ def _phased(revisions: Sequence[RevisionInfo]) -> bool:
     return any(label in PHASE_LABELS for r in revisions for label in r.branch_labels)
 
 
-def _topological(revisions: Sequence[RevisionInfo]) -> list[RevisionInfo]:
+def _ordered(revisions: Sequence[RevisionInfo], key: Callable[[RevisionInfo], Any]) -> list[RevisionInfo]:
+    """Parents first (down_revision and depends_on); among revisions that are ready, the smallest
+    `key` first. A cycle (Alembic rejects those) keeps the rest in the given order."""
     by_id = {r.revision: r for r in revisions}
+    parents = {r.revision: {p for p in r.down_revisions + r.depends_on if p in by_id} for r in revisions}
+    waiting_on = {rev: len(ps) for rev, ps in parents.items()}
+    dependents: dict[str, list[str]] = {}
+    for rev, ps in parents.items():
+        for parent in ps:
+            dependents.setdefault(parent, []).append(rev)
     position = {r.revision: i for i, r in enumerate(revisions)}
-    placed: set[str] = set()
+    ready = [(key(r), position[r.revision]) for r in revisions if not waiting_on[r.revision]]
+    heapq.heapify(ready)
     order: list[RevisionInfo] = []
-    pending = sorted(revisions, key=lambda r: position[r.revision])
-    while pending:
-        progressed = False
-        rest: list[RevisionInfo] = []
-        for rev in pending:
-            parents = [p for p in rev.down_revisions + rev.depends_on if p in by_id]
-            if all(p in placed for p in parents):
-                order.append(rev)
-                placed.add(rev.revision)
-                progressed = True
-            else:
-                rest.append(rev)
-        if not progressed:  # a cycle Alembic itself would reject; keep the given order
-            order.extend(rest)
-            break
-        pending = rest
+    while ready:
+        _, at = heapq.heappop(ready)
+        chosen = revisions[at]
+        order.append(chosen)
+        for child in dependents.get(chosen.revision, ()):
+            waiting_on[child] -= 1
+            if not waiting_on[child]:
+                heapq.heappush(ready, (key(by_id[child]), position[child]))
+    if len(order) < len(revisions):
+        placed = {r.revision for r in order}
+        order.extend(r for r in revisions if r.revision not in placed)
     return order
+
+
+def _topological(revisions: Sequence[RevisionInfo]) -> list[RevisionInfo]:
+    return _ordered(revisions, key=lambda r: 0)
 
 
 def build_history(revisions: Sequence[RevisionInfo]) -> History:
