@@ -494,7 +494,14 @@ def _capture_in_parallel(
     """Capture `pending` on every core (forked workers share the loaded project); without their
     Alembic operation objects, which do not cross processes. Any worker that fails is redone here."""
     workers = min(os.cpu_count() or 1, 8)
-    if workers < 2 or len(pending) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+    # forking a process that runs other threads can copy a lock one of them holds: stay in one then
+    alone = threading.active_count() == 1
+    if (
+        workers < 2
+        or len(pending) < PARALLEL_FROM
+        or not alone
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
         return dict(_capture_chunk(project, pending))
     chunks = [pending[n::workers] for n in range(workers)]
     context = multiprocessing.get_context("fork")
