@@ -196,7 +196,7 @@ class _Walker:
             new_table = self._new_table(change, fresh)
             change = self._with_known_type(change)
             if report:
-                out.extend(self._check(unit, change, index, groups, txn, session, new_table, spill))
+                out.extend(self._check(unit, change, index, groups, txn, session, new_table, fresh, spill))
             setting = _setting(change)
             if setting is not None:
                 name, on = setting
@@ -229,13 +229,15 @@ class _Walker:
         txn: _TransactionState,
         session: dict[str, bool],
         new_table: bool,
+        fresh: frozenset[str],
         spill: tuple[Change, ...] = (),
     ) -> list[Finding]:
-        phase, hazards = classify_change(change, self.options.dialect)
-        if change.kind is ChangeKind.ALTER_COLUMN_TYPE:
-            phase, hazards = type_change_verdict(
+        if change.kind is ChangeKind.ALTER_COLUMN_TYPE:  # judged for the configured server and time zone
+            phase, _ = type_change_verdict(
                 change, self.options.dialect, self.options.postgresql_version, self.options.session_timezone
             )
+        else:
+            phase, _ = classify_change(change, self.options.dialect)
         if new_table and phase in (Phase.RECIPE, Phase.CONTRACT):
             phase = Phase.EXPAND  # no release has seen the table yet
         in_txn = change.in_transaction
@@ -263,11 +265,9 @@ class _Walker:
             change=change,
             unit=unit,
             phase=phase,
-            hazards=hazards,
-            table=self.replay.table(change),
             column=self.replay.column(change),
             new_table=new_table,
-            new_column=self._new_column(change, self._fresh(unit)),
+            new_column=self._new_column(change, fresh),
             proven_not_null=self.replay.proven_not_null(change),
             lock_timeout=session["lock_timeout"] or (in_txn and txn.lock_timeout),
             statement_timeout=session["statement_timeout"] or (in_txn and txn.statement_timeout),
@@ -304,7 +304,7 @@ def _with_column(location: Location, unit: Unit) -> Location:
     """The operation's column: where its line's code starts (revision lines are 1-based too)."""
     if location.column or not location.line or not unit.source:
         return location
-    lines = unit.source.splitlines()
+    lines = unit.lines
     if location.line > len(lines):
         return location
     text = lines[location.line - 1]

@@ -78,12 +78,6 @@ class SchemaReplay:
         column = (change.column or "").lower()
         return table is not None and any(column in cols for cols in table.proofs.values())
 
-    def pending_not_null(self, change: Change) -> bool:
-        """A NOT VALID constraint that would prove the column once validated."""
-        table = self.table(change)
-        column = (change.column or "").lower()
-        return table is not None and any(column in cols for cols in table.pending.values())
-
     def apply(self, change: Change, unit: str) -> None:
         kind = change.kind
         if kind is ChangeKind.CREATE_INDEX and change.name:

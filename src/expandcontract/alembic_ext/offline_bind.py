@@ -168,7 +168,7 @@ class OfflineInspector:
         return answer
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("get_") and name.endswith(("_names", "s")):
+        if name.startswith("get_") and name.endswith("s"):
             return self._empty_list(name)  # get_table_names, get_columns, get_indexes, get_enums, ...
         if name.startswith("has_"):
 

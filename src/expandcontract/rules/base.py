@@ -12,16 +12,34 @@ import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 
-from expandcontract.model import Change, DeclaredPhase, Hazard, Location, Phase, ReadMode, Severity
-from expandcontract.schema_state import ColumnState, TableState
+from expandcontract.model import Change, ChangeKind, DeclaredPhase, Location, Phase, ReadMode, Severity
+from expandcontract.schema_state import ColumnState
 
 
 class RuleKind(StrEnum):
     CHANGE = "change"  # called once per change
     UNIT = "unit"  # called once per revision or SQL file
     ENGINE = "engine"  # computed by the engine (summaries, suppressions, layout)
+
+
+DML = frozenset({ChangeKind.INSERT, ChangeKind.UPDATE, ChangeKind.DELETE})
+# what changes data, settings or nothing at all, not the schema
+NOT_SCHEMA = DML | frozenset(
+    {
+        ChangeKind.QUERY,
+        ChangeKind.SESSION_SETTING,
+        ChangeKind.TRANSACTION_CONTROL,
+        ChangeKind.COMMENT,
+        ChangeKind.GRANT,
+        ChangeKind.OPAQUE,
+        ChangeKind.LOCK_TABLE,
+        ChangeKind.TRUNCATE,
+        ChangeKind.OTHER_DDL,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +64,15 @@ class Unit:
     read_mode: ReadMode = ReadMode.OFFLINE
     unreadable_reason: str = ""
     source: str = ""  # the file's text (suppression comments, columns)
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.source.splitlines()
+
+    @cached_property
+    def first_schema_change(self) -> Change | None:
+        """Its first DDL statement (EC004 asks for every data change in it)."""
+        return next((c for c in self.changes if c.kind not in NOT_SCHEMA), None)
 
     @property
     def is_revision(self) -> bool:
@@ -72,8 +99,6 @@ class Step:
     change: Change
     unit: Unit
     phase: Phase  # what the change needs (classify.py)
-    hazards: frozenset[Hazard]
-    table: TableState | None  # the table before the change; None when the history never showed it
     column: ColumnState | None  # the column before the change, when known
     new_table: bool  # created in this unit or an unreleased one: no release uses it, no lock matters
     new_column: bool  # the column (or constraint) it acts on was added in this or an unreleased unit

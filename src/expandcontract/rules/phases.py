@@ -5,22 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from expandcontract.classify import classify_change
-from expandcontract.model import ChangeKind, DeclaredPhase, Phase, Severity
-from expandcontract.rules.base import Hit, Step, change_rule, engine_rule
-
-DML = frozenset({ChangeKind.INSERT, ChangeKind.UPDATE, ChangeKind.DELETE})
-NOT_DDL = DML | frozenset(
-    {
-        ChangeKind.QUERY,
-        ChangeKind.SESSION_SETTING,
-        ChangeKind.TRANSACTION_CONTROL,
-        ChangeKind.COMMENT,
-        ChangeKind.GRANT,
-        ChangeKind.OPAQUE,
-        ChangeKind.LOCK_TABLE,
-        ChangeKind.TRUNCATE,
-    }
-)
+from expandcontract.model import DeclaredPhase, Phase, Severity
+from expandcontract.rules.base import DML, Hit, Step, change_rule, engine_rule
 
 
 @engine_rule("EC001", "contract-in-expand", "a contract change in a revision that runs before the deploy")
@@ -149,9 +135,7 @@ def data_with_schema(step: Step) -> Iterator[Hit]:
         return
     if step.on_version_table():
         return
-    ddl = next(
-        (c for c in step.unit.changes if c.kind not in NOT_DDL and c.kind is not ChangeKind.OTHER_DDL), None
-    )
+    ddl = step.unit.first_schema_change
     if ddl is not None:
         yield Hit(
             f"{change.kind.value.upper()} on {change.table or 'a table'} in the same revision as schema "
