@@ -545,7 +545,7 @@ class HistoryBuilder:
 
 
 # what any reading of a revision needs loaded: no lint run can start faster than this on this machine
-IMPORT_FLOOR = "import alembic.operations, sqlalchemy.orm, sqlglot"
+IMPORT_FLOOR = "import alembic.operations, alembic.runtime.migration, sqlglot"
 
 
 def tool(name: str) -> str | None:

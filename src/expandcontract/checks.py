@@ -152,12 +152,16 @@ def _recipes(history: History, captured: Sequence[CapturedRevision]) -> list[Vio
     copies = {
         c.info.revision: _copied_columns(c) for c in captured if c.info.declared_phase is DeclaredPhase.EXPAND
     }
+    copied_anywhere: set[tuple[str, str]] = set().union(*copies.values())
     out: list[Violation] = []
     for revision in captured:
         if revision.info.declared_phase is not DeclaredPhase.CONTRACT:
             continue
+        removed = _removed_columns(revision) & copied_anywhere
+        if not removed:
+            continue
         needed = history.ancestors([revision.info.revision])
-        for table, column in sorted(_removed_columns(revision)):
+        for table, column in sorted(removed):
             for expand_rev, copied in copies.items():
                 if (table, column) in copied and expand_rev not in needed:
                     out.append(

@@ -65,9 +65,16 @@ class LintResult:
 
 @dataclass
 class _TransactionState:
-    entries: list[tuple[Change, bool]] = field(default_factory=list)  # (change, on an existing table)
+    exclusive: list[Change] = field(default_factory=list)  # ACCESS EXCLUSIVE locks on existing tables
+    not_valid: set[str] = field(default_factory=set)  # constraints added NOT VALID (lower-case names)
     lock_timeout: bool = False  # SET LOCAL lock_timeout
     statement_timeout: bool = False
+
+    def add(self, change: Change, existing_table: bool) -> None:
+        if existing_table and lock_of(change) is Lock.ACCESS_EXCLUSIVE:
+            self.exclusive.append(change)
+        if change.kind is ChangeKind.ADD_CONSTRAINT and change.not_valid:
+            self.not_valid.add((change.name or "").lower())
 
 
 def _groups(changes: Sequence[Change]) -> list[int]:
@@ -160,7 +167,8 @@ class _Walker:
         if self._open is not None and self._shares(self._open[0], unit):
             carried = self._open[1]
             return _TransactionState(
-                entries=list(carried.entries),
+                exclusive=list(carried.exclusive),
+                not_valid=set(carried.not_valid),
                 lock_timeout=carried.lock_timeout,
                 statement_timeout=carried.statement_timeout,
             )
@@ -209,7 +217,7 @@ class _Walker:
                 elif change.in_transaction:
                     setattr(txn, name, on)
                 # SET LOCAL outside a transaction block: PostgreSQL warns and ignores it
-            txn.entries.append((change, not new_table))
+            txn.add(change, not new_table)
             self.replay.apply(change, unit.key)
         last_open = bool(unit.changes) and unit.changes[-1].in_transaction
         self._open = (unit.key, txn) if last_open else None
@@ -247,20 +255,8 @@ class _Walker:
             if in_txn
             else ()
         )
-        exclusive = (
-            tuple(c for c, existing in txn.entries if existing and lock_of(c) is Lock.ACCESS_EXCLUSIVE)
-            if in_txn
-            else ()
-        )
-        not_valid = (
-            frozenset(
-                (c.name or "").lower()
-                for c, _ in txn.entries
-                if c.kind is ChangeKind.ADD_CONSTRAINT and c.not_valid
-            )
-            if in_txn
-            else frozenset()
-        )
+        exclusive = tuple(txn.exclusive) if in_txn else ()
+        not_valid = frozenset(txn.not_valid) if in_txn else frozenset()
         step = Step(
             change=change,
             unit=unit,

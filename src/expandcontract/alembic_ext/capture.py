@@ -9,6 +9,7 @@ is read from its AST instead and says why.
 from __future__ import annotations
 
 import ast
+import contextlib
 import inspect
 import io
 import multiprocessing
@@ -19,15 +20,15 @@ import threading
 import time
 import tokenize
 import types
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy.orm  # noqa: F401 - revisions use `sa.orm` without importing it; their app did
 from alembic.operations import BatchOperations, Operations, batch, ops
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
@@ -56,12 +57,12 @@ from expandcontract.sql import changes_from_sql, next_transaction, transaction_a
 class _Output(io.StringIO):
     """The output buffer Alembic writes --sql text to: every write goes straight to the recorder."""
 
-    def __init__(self, sink: Callable[[str], None]) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._sink = sink
+        self.sink: Callable[[str], None] = lambda text: None  # the revision being read's recorder
 
     def write(self, text: str) -> int:
-        self._sink(text)
+        self.sink(text)
         return len(text)
 
 
@@ -124,7 +125,7 @@ class _Recorder:
             filename = frame.f_code.co_filename
             same = self._same_file.get(filename)
             if same is None:
-                same = self._same_file[filename] = os.path.realpath(filename) == self.path
+                same = self._same_file[filename] = _real_path(filename) == self.path
             if same and not _is_operation_machinery(frame):
                 return frame.f_lineno
             frame = frame.f_back
@@ -152,6 +153,10 @@ class _Recorder:
         self._append(_Recorded(kind=_Kind.THROUGH_BIND, line=self.caller_line(), sql=sql))
 
 
+# every frame of every revision is looked up; the paths of library frames repeat across revisions
+_real_path = lru_cache(maxsize=8192)(os.path.realpath)
+
+
 def _is_operation_machinery(frame: types.FrameType) -> bool:
     """A custom operation's classmethod or implementation: it is *given* an operation class, an
     operation or an Operations object (upgrade() and helpers that merely hold one are not)."""
@@ -165,12 +170,24 @@ def _is_operation_machinery(frame: types.FrameType) -> bool:
     return False
 
 
+_scratch: weakref.WeakKeyDictionary[MigrationContext, tuple[MigrationContext, io.StringIO]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _render_offline(operation: ops.MigrateOperation, context: MigrationContext) -> str:
     """The SQL an operation emits on its own, outside batch mode ("" if it cannot emit it offline)."""
-    buffer = io.StringIO()
-    scratch = MigrationContext.configure(
-        dialect=context.dialect, opts={"as_sql": True, "output_buffer": buffer, "literal_binds": True}
-    )
+    if context not in _scratch:  # one per reading context: building one costs as much as rendering
+        buffer = io.StringIO()
+        _scratch[context] = (
+            MigrationContext.configure(
+                dialect=context.dialect, opts={"as_sql": True, "output_buffer": buffer, "literal_binds": True}
+            ),
+            buffer,
+        )
+    scratch, buffer = _scratch[context]
+    buffer.seek(0)
+    buffer.truncate()
     try:
         Operations(scratch).invoke(operation)
     except Exception:  # e.g. SQLite cannot ALTER a column outside batch mode; the operation still counts
@@ -345,25 +362,48 @@ def _failure_reason(exc: BaseException, path: str, stand_ins: list[str]) -> str:
     return f"{type(exc).__name__}: {message}{where}" if message else f"{type(exc).__name__}{where}"
 
 
-def capture_revision(project: AlembicProject, script: Script, info: RevisionInfo) -> CapturedRevision:
+@dataclass(frozen=True)
+class OfflineEnvironment:
+    """An offline Alembic environment for the project's dialect, shared by the revisions read in
+    one process: building a MigrationContext costs about as much as running a small revision."""
+
+    env: EnvironmentContext
+    context: MigrationContext
+    output: _Output
+
+
+@contextmanager
+def offline_environment(project: AlembicProject) -> Iterator[OfflineEnvironment]:
+    output = _Output()
+    env = EnvironmentContext(project.config, project.script)
+    with env:  # so `from alembic import context` works inside upgrade()
+        env.configure(
+            dialect_name=project.settings.dialect, as_sql=True, output_buffer=output, literal_binds=True
+        )
+        yield OfflineEnvironment(env, env.get_context(), output)
+
+
+def capture_revision(
+    project: AlembicProject, script: Script, info: RevisionInfo, environment: OfflineEnvironment | None = None
+) -> CapturedRevision:
     """Run one revision's upgrade() offline for the project's dialect; fall back to its AST."""
-    path = os.path.realpath(info.path)
-    loaded = os.path.realpath(script.path)  # a stand-in copy when the file itself fails at import
-    stand_ins = stand_in_globals(vars(script.module), own=_defined_names(path))
+    path = _real_path(info.path)
+    loaded = _real_path(script.path)  # a stand-in copy when the file itself fails at import
+    stand_ins = stand_in_globals(vars(script.module))
+    if stand_ins:  # a helper the file defines itself may be wrapped by a stand-in decorator
+        stand_ins = stand_in_globals(vars(script.module), own=_defined_names(path))
     # a stand-in revision (its file fails when imported) lists what the file imports in vain
     stand_in_names = sorted(
         {*stand_ins.values(), *getattr(script.module, "__expandcontract_stand_ins__", ())}
     )
     recorder = _Recorder(path=loaded)
-    output = _Output(recorder.emitted)
     bind = OfflineBind(recorder.record_statement)
-    env = EnvironmentContext(project.config, project.script)
-    setattr(env, "get_bind", lambda: bind)  # noqa: B010 - `context.get_bind()` inside upgrade()
-    with env:  # so `from alembic import context` works inside upgrade()
-        env.configure(
-            dialect_name=project.settings.dialect, as_sql=True, output_buffer=output, literal_binds=True
-        )
-        context = env.get_context()
+    with contextlib.ExitStack() as stack:
+        if environment is None:
+            environment = stack.enter_context(offline_environment(project))
+        environment.output.sink = recorder.emitted
+        setattr(environment.env, "get_bind", lambda: bind)  # noqa: B010 - `context.get_bind()` inside upgrade()
+        context = environment.context
         bind.dialect = context.dialect
         operations = capturing_operations(context, recorder)
         setattr(operations, "get_bind", lambda: bind)  # noqa: B010 - offline there is no connection
@@ -447,7 +487,8 @@ def capture_project(
     """
     revisions = list(zip(project.scripts(), project.history.revisions, strict=True))
     if operations and cache is None:
-        return [capture_revision(project, script, info) for script, info in revisions]
+        with offline_environment(project) as environment:
+            return [capture_revision(project, script, info, environment) for script, info in revisions]
     found: dict[int, CapturedRevision] = {}
     pending: list[tuple[int, Script, RevisionInfo]] = []
     sources: dict[int, bytes] = {}
@@ -473,10 +514,11 @@ PARALLEL_FROM = 40  # below this many revisions to read, starting processes cost
 
 
 def _capture_chunk(project: AlembicProject, chunk: list[tuple[int, Script, RevisionInfo]]) -> list[Any]:
-    return [
-        (index, replace(capture_revision(project, script, info), operations=()))
-        for index, script, info in chunk
-    ]
+    with offline_environment(project) as environment:
+        return [
+            (index, replace(capture_revision(project, script, info, environment), operations=()))
+            for index, script, info in chunk
+        ]
 
 
 def _child(project: AlembicProject, chunk: list[tuple[int, Script, RevisionInfo]], conn: Any) -> None:

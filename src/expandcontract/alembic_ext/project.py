@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import configparser
 import contextlib
+import importlib
 import io
 import os
 import site
@@ -221,6 +222,20 @@ def _load_error(exc: BaseException, script: ScriptDirectory, also: Iterable[Path
     )
 
 
+def _import_orm_if_used(script: ScriptDirectory) -> None:
+    """Revisions reach `sa.orm` without importing it when their application did; import it for
+    them, but only then (it is a fifth of a lint's start-up time)."""
+    if "sqlalchemy.orm" in sys.modules:
+        return
+    pattern = "**/*.py" if script.recursive_version_locations else "*.py"
+    for location in _locations(script):
+        for path in location.glob(pattern):
+            with contextlib.suppress(OSError):
+                if b".orm" in path.read_bytes():
+                    importlib.import_module("sqlalchemy.orm")
+                    return
+
+
 def _all_revisions(script: ScriptDirectory) -> list[Script]:
     """Every revision, in file-name order (build_history orders them by the graph).
 
@@ -429,6 +444,7 @@ def open_project(settings: Settings, *, for_writing: bool = False) -> AlembicPro
     config = alembic_config(settings)
     script = _script_directory(settings, config)
     shadow = None
+    _import_orm_if_used(script)
     try:
         history = history_of(script)
     except RevisionLoadError as error:

@@ -26,14 +26,15 @@ class Statement:
 
 @contextmanager
 def _quiet_sqlglot() -> Iterator[None]:
-    # sqlglot logs a warning for every statement it falls back to a Command for; we report those ourselves
+    # sqlglot logs a warning for every statement it falls back to a Command for; we report those
+    # ourselves. `disabled`, not setLevel(): setLevel clears every logger's cache, on each statement.
     logger = logging.getLogger("sqlglot")
-    previous = logger.level
-    logger.setLevel(logging.ERROR)
+    previous = logger.disabled
+    logger.disabled = True
     try:
         yield
     finally:
-        logger.setLevel(previous)
+        logger.disabled = previous
 
 
 def _chunks(tokens: list[Token]) -> Iterator[list[Token]]:
@@ -65,8 +66,8 @@ def split_statements(sql: str, dialect: str) -> list[Statement]:
     with _quiet_sqlglot():
         for chunk in _chunks(tokens):
             text = sql[chunk[0].start : chunk[-1].end + 1]
-            try:
-                parsed = glot.parse(text)
+            try:  # the tokens are already there: parse them against the whole text
+                parsed = glot.parser().parse(chunk, sql)
                 expression = parsed[0] if parsed else None
                 error = "" if expression is not None else "empty statement"
             except (ParseError, TokenError) as exc:

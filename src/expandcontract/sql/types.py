@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import lru_cache
 
 from sqlglot import exp
 from sqlglot.errors import ParseError
@@ -90,6 +91,7 @@ _WIDER = {  # each integer or float type, and the types it widens to without los
 _TIMESTAMPS = {exp.DType.TIMESTAMP, exp.DType.TIMESTAMPTZ}
 
 
+@lru_cache(maxsize=4096)  # a pure verdict; histories change the same types over and over
 def type_change(
     old_type: str | None,
     new_type: str | None,
