@@ -9,9 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rules.lintkit import baseline, expand, write_history
+
 from expandcontract import api
 from expandcontract.model import ChangeKind
-from rules.lintkit import baseline, expand, write_history
 
 BREAKS_INSIDE_AUTOCOMMIT = """
 with op.get_context().autocommit_block():
