@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from gate_support import shop_1_3_is_live
 
 from expandcontract.settings import URL_ENV, load_settings
 
@@ -76,6 +77,9 @@ def test_the_monorepo_root_uses_the_pyproject(mono: Path) -> None:
 
 
 # --- 18, 19. plain `alembic` commands through the example's env.py --------------------------------
+# Upgrading to heads runs the contract revision c1_3_drop_email: each test first has release 1.3.0
+# (which no longer maps users.email) register in the database it expects to be migrated, where the
+# gate reads its evidence; the upgrade going through shows the gate and Alembic agreed on it.
 
 
 @pytest.fixture
@@ -122,6 +126,8 @@ def version_heads(url: str) -> set[str]:
 
 
 def test_plain_alembic_upgrade_migrates_the_pyproject_database(example: Path) -> None:
+    shop_1_3_is_live(f"sqlite:///{example / 'other.db'}")  # the gate reads its evidence there too
+
     command.upgrade(Config(str(example / "alembic.ini")), "heads")
 
     assert version_heads(f"sqlite:///{example / 'other.db'}") == HEADS
@@ -133,6 +139,7 @@ def test_the_environment_url_beats_the_pyproject_and_alembic_ini(
 ) -> None:
     target = tmp_path / "from_env.db"
     monkeypatch.setenv(URL_ENV, f"sqlite:///{target}")
+    shop_1_3_is_live(f"sqlite:///{target}")
 
     command.upgrade(Config(str(example / "alembic.ini")), "heads")
 
@@ -144,6 +151,7 @@ def test_the_environment_url_beats_the_pyproject_and_alembic_ini(
 def test_a_url_set_on_the_config_in_code_beats_the_pyproject(example: Path, pg_url: str) -> None:
     cfg = Config(str(example / "alembic.ini"))
     cfg.set_main_option("sqlalchemy.url", pg_url)
+    shop_1_3_is_live(pg_url)
 
     command.upgrade(cfg, "heads")
 

@@ -36,6 +36,35 @@ class LintSettings:
     sql_in_transaction: bool = False  # plain .sql files run inside one transaction (Flyway-style)
 
 
+GATE_SOURCES = ("registry", "pg_stat_activity", "kubernetes", "attestation")
+RELEASE_ORDERS = ("auto", "pep440", "semver", "registration")
+
+
+@dataclass(frozen=True)
+class KubernetesSettings:
+    """[tool.expandcontract.gate.kubernetes]: which workloads the kubernetes source watches."""
+
+    selector: str | None = None  # a label selector, e.g. "app=shop"
+    namespace: str = "default"
+    release_label: str | None = "app.kubernetes.io/version"  # else the image tag
+    container: str | None = None  # whose image tag names the release (default: the first)
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """[tool.expandcontract.gate]: where rollout evidence comes from and how it is judged."""
+
+    sources: tuple[str, ...] = ("registry",)
+    registry_schema: str = "expandcontract"  # PostgreSQL: the registry's own schema
+    registry_prefix: str = "expandcontract_"  # SQLite (no schemas): the registry tables' prefix
+    drain_seconds: float = 30.0  # a stopped process still serves in-flight requests this long
+    min_soak_seconds: float = 0.0  # after the last older process is gone, wait this long too
+    retention_seconds: float = 7 * 24 * 3600.0  # stopped or expired processes are pruned after this
+    release_order: str = "auto"
+    lock_wait_seconds: float = 60.0  # how long a second contract run waits for the first
+    kubernetes: KubernetesSettings = KubernetesSettings()
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a command needs to find the Alembic project and talk to its database."""
@@ -55,6 +84,7 @@ class Settings:
     lock_timeout: str | None = DEFAULT_LOCK_TIMEOUT  # what before_migrations() sets on PostgreSQL; None: off
     cache_dir: Path | None = None  # where lint keeps captured revisions (default: .expandcontract_cache)
     lint: LintSettings = LintSettings()
+    gate: GateSettings = GateSettings()
 
     def require_url(self) -> str:
         if not self.database_url:
@@ -126,14 +156,14 @@ def _lock_timeout(value: Any, key: str, source: Path) -> str | None:
     number = text.rstrip("smin").strip()
     if not text or not number.replace(".", "", 1).isdigit():
         raise ConfigError(
-            f"{source}: `{key}` is {value!r}; give a duration such as \"2s\" or \"500ms\", or \"off\""
+            f'{source}: `{key}` is {value!r}; give a duration such as "2s" or "500ms", or "off"'
         )
     return text if not text.isdigit() else f"{text}ms"  # PostgreSQL reads a bare number as milliseconds
 
 
 def _codes(value: Any, key: str, source: Path) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigError(f"{source}: `lint.{key}` must be a list of rule codes or names, e.g. [\"EC1\"]")
+        raise ConfigError(f'{source}: `lint.{key}` must be a list of rule codes or names, e.g. ["EC1"]')
     return tuple(value)
 
 
@@ -163,11 +193,82 @@ def _lint_table(table: Mapping[str, Any], source: Path) -> LintSettings:
         elif key == "sql-in-transaction":
             lint = replace(lint, sql_in_transaction=_bool(value, f"lint.{key}", source))
         else:
-            raise ConfigError(
-                f"{source}: unknown key `{key}` in [tool.expandcontract.lint]; "
-                "see docs/configuration.md for the keys it accepts"
-            )
+            raise _unknown(key, "tool.expandcontract.lint", source)
     return lint
+
+
+def _unknown(key: str, table: str, source: Path) -> ConfigError:
+    """A key the table does not have: an error, which catches typos."""
+    return ConfigError(
+        f"{source}: unknown key `{key}` in [{table}]; see docs/configuration.md for the keys it accepts"
+    )
+
+
+def _seconds(value: Any, key: str, source: Path) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"{source}: `gate.{key}` is {value!r}; give a number of seconds (0 or more)")
+    return float(value)
+
+
+def _kubernetes_table(table: Mapping[str, Any], source: Path) -> KubernetesSettings:
+    k8s = KubernetesSettings()
+    for key, value in table.items():
+        if key == "selector":
+            k8s = replace(k8s, selector=_str(value, f"gate.kubernetes.{key}", source))
+        elif key == "namespace":
+            k8s = replace(k8s, namespace=_str(value, f"gate.kubernetes.{key}", source))
+        elif key == "release-label":
+            k8s = replace(
+                k8s, release_label=None if value == "" else _str(value, f"gate.kubernetes.{key}", source)
+            )
+        elif key == "container":
+            k8s = replace(k8s, container=_str(value, f"gate.kubernetes.{key}", source))
+        else:
+            raise _unknown(key, "tool.expandcontract.gate.kubernetes", source)
+    return k8s
+
+
+def _gate_table(table: Mapping[str, Any], source: Path) -> GateSettings:
+    gate = GateSettings()
+    seconds = ("drain-seconds", "min-soak-seconds", "retention-seconds", "lock-wait-seconds")
+    for key, value in table.items():
+        if key == "sources":
+            if (
+                not isinstance(value, list)
+                or not value
+                or not all(isinstance(v, str) and v in GATE_SOURCES for v in value)
+            ):
+                raise ConfigError(
+                    f"{source}: `gate.sources` is {value!r}; give a non-empty list of "
+                    f"{', '.join(repr(s) for s in GATE_SOURCES)}"
+                )
+            gate = replace(gate, sources=tuple(dict.fromkeys(value)))
+        elif key == "registry-schema":
+            gate = replace(gate, registry_schema=_str(value, f"gate.{key}", source))
+        elif key == "registry-prefix":
+            gate = replace(gate, registry_prefix=_str(value, f"gate.{key}", source))
+        elif key in seconds:
+            gate = replace(gate, **{key.replace("-", "_"): _seconds(value, key, source)})  # type: ignore[arg-type]
+        elif key == "release-order":
+            if value not in RELEASE_ORDERS:
+                raise ConfigError(
+                    f"{source}: `gate.release-order` is {value!r}; use one of {', '.join(RELEASE_ORDERS)}"
+                )
+            gate = replace(gate, release_order=value)
+        elif key == "kubernetes":
+            if not isinstance(value, Mapping):
+                raise ConfigError(
+                    f"{source}: `gate.kubernetes` must be a table ([tool.expandcontract.gate.kubernetes])"
+                )
+            gate = replace(gate, kubernetes=_kubernetes_table(value, source))
+        else:
+            raise _unknown(key, "tool.expandcontract.gate", source)
+    if gate.retention_seconds < gate.drain_seconds + gate.min_soak_seconds:
+        raise ConfigError(
+            f"{source}: `gate.retention-seconds` ({gate.retention_seconds:g}) is shorter than drain-seconds "
+            "plus min-soak-seconds: the gate would forget processes it still counts; raise it"
+        )
+    return gate
 
 
 def absolute_sqlite_url(url: str, base: Path) -> str:
@@ -207,15 +308,16 @@ def _apply_table(settings: Settings, table: Mapping[str, Any], source: Path) -> 
             changes["cache_dir"] = _path(value, key, base, source)
         elif key == "lock-timeout":
             changes["lock_timeout"] = _lock_timeout(value, key, source)
+        elif key == "gate":
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{source}: `gate` must be a table ([tool.expandcontract.gate])")
+            changes["gate"] = _gate_table(value, source)
         elif key == "lint":
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{source}: `lint` must be a table ([tool.expandcontract.lint])")
             changes["lint"] = _lint_table(value, source)
         else:
-            raise ConfigError(
-                f"{source}: unknown key `{key}` in [tool.expandcontract]; "
-                "see docs/configuration.md for the keys it accepts"
-            )
+            raise _unknown(key, "tool.expandcontract", source)
     return replace(settings, **changes)
 
 

@@ -80,3 +80,23 @@ def test_a_revision_using_sa_orm_without_importing_it_is_read_offline(tmp_path: 
     (revision,) = json.loads(result.stdout)["revisions"]
     assert revision["read_mode"] == "offline"
     assert [c["kind"] for c in revision["changes"]] == ["add-column"]
+
+
+def test_a_revision_with_bytes_that_are_not_utf8_is_read_without_an_internal_error(tmp_path: Path) -> None:
+    versions = tmp_path / "scripts" / "versions"
+    versions.mkdir(parents=True)
+    source = USES_ORM_WITHOUT_IMPORTING_IT.replace("Base = sa.orm.declarative_base()", "Base = None").encode()
+    (versions / "r1.py").write_bytes(source + b"\nQ#B\xac8\xacG\xad\x7f$\n")
+    script = Path(sys.executable).with_name("expandcontract")
+    result = subprocess.run(
+        [str(script), "classify", "--json", "--script-location", str(tmp_path / "scripts")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    (revision,) = json.loads(result.stdout)["revisions"]
+    # Python imports it up to the stray name; the rest is read from the source, bytes and all
+    assert revision["read_mode"] == "ast"
+    assert "NameError" in revision["unreadable_reason"]
+    assert [c["kind"] for c in revision["changes"]] == ["add-column"]

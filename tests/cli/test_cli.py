@@ -7,12 +7,14 @@ import json
 import logging
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from gate_support import shop_1_3_is_live
 
 from expandcontract import __version__
 from expandcontract.cli.main import cli
@@ -125,7 +127,7 @@ COMMAND_OPTIONS = {
     "revision": ["--message", "--phase", "--completes"],
     "classify": ["--script-location", "--json"],
     "check": ["--script-location"],
-    "upgrade": ["--phase", "--sql", "--url"],
+    "upgrade": ["--phase", "--sql", "--url", "--force", "--reason", "--kubernetes-json"],
     "status": ["--url", "--json"],
     "lint": [
         "--since",
@@ -137,6 +139,20 @@ COMMAND_OPTIONS = {
         "--postgresql-version",
     ],
     "rule": [],
+    "manifest": ["build", "publish"],
+    "registry": ["init", "audit"],
+    "gate": ["check"],
+    "release": ["retire", "can-deploy"],
+}
+
+SUBCOMMAND_OPTIONS = {
+    ("manifest", "build"): ["--metadata", "--release", "--app", "--extra", "--output"],
+    ("manifest", "publish"): ["--url"],
+    ("registry", "init"): ["--url"],
+    ("registry", "audit"): ["--limit", "--json", "--url"],
+    ("gate", "check"): ["--json", "--kubernetes-json", "--url"],
+    ("release", "retire"): ["--reason", "--app", "--url"],
+    ("release", "can-deploy"): ["--app", "--manifest", "--json", "--url"],
 }
 
 
@@ -152,6 +168,17 @@ def test_group_help_lists_every_command_and_the_group_options() -> None:
 @pytest.mark.parametrize(("command", "options"), COMMAND_OPTIONS.items(), ids=list(COMMAND_OPTIONS))
 def test_command_help_mentions_its_options(command: str, options: list[str]) -> None:
     result = run(command, "--help")
+
+    assert result.exit_code == 0, result.output
+    for option in options:
+        assert option in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("command", "options"), SUBCOMMAND_OPTIONS.items(), ids=[" ".join(c) for c in SUBCOMMAND_OPTIONS]
+)
+def test_subcommand_help_mentions_its_options(command: tuple[str, str], options: list[str]) -> None:
+    result = run(*command, "--help")
 
     assert result.exit_code == 0, result.output
     for option in options:
@@ -429,6 +456,9 @@ def test_status_exit_codes_follow_the_rollout(
 ) -> None:
     url = f"sqlite:///{tmp_path}/x.db"
     monkeypatch.chdir(example_project)
+    monkeypatch.syspath_prepend(str(example_project))  # its `shop` package, for release 1.3.0's models
+    for name in [m for m in sys.modules if m == "shop" or m.startswith("shop.")]:
+        monkeypatch.delitem(sys.modules, name)
 
     before = run("status", "--url", url)
     assert before.exit_code == 3, before.output
@@ -441,9 +471,17 @@ def test_status_exit_codes_follow_the_rollout(
     assert after_expand.exit_code == 4, after_expand.output
     assert "contract pending" in after_expand.stdout
 
+    unproven = run("upgrade", "--phase", "contract", "--url", url)  # no release has registered yet
+    assert unproven.exit_code == 1, unproven.output
+    assert "applied 1 revision(s) up to contract_root" in unproven.stdout  # the empty root only
+    assert "expandcontract: blocked: stopped before c1_3_drop_email" in unproven.stderr
+    still_pending = run("status", "--url", url)
+    assert still_pending.exit_code == 4, still_pending.output
+
+    shop_1_3_is_live(url)  # the rollout: only release 1.3.0, which no longer maps users.email, runs
     contract = run("upgrade", "--phase", "contract", "--url", url)
     assert contract.exit_code == 0, contract.output
-    assert "applied 2 revision(s) up to contract@head" in contract.stdout
+    assert "applied 1 revision(s) up to contract@head" in contract.stdout
     done = run("status", "--url", url)
     assert done.exit_code == 0, done.output
     assert "up to date (exit 0)" in done.stdout

@@ -241,7 +241,8 @@ def test_adopted_project_passes_check_once_env_py_calls_the_hook(
 
     assert after.exit_code == 0, after.output
     assert after.stdout.strip() == "layout ok"
-    # plain Alembic now runs through the hook (the placeholder gate allows the contract root)
+    # plain Alembic now runs through the hook; the gate allows the empty contract root, which removes
+    # nothing, even though no release has ever registered
     command.upgrade(project.config(), "heads")
     code, _ = status_json()
     assert code == 0

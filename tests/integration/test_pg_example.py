@@ -1,7 +1,8 @@
 """The example shop (migrations_example/) rolled out phase by phase: PostgreSQL and its default SQLite.
 
 Release 1.1.0 is live with two users when the 1.2/1.3 expand revisions add users.email_address and
-backfill it; the contract revision then drops users.email. Rows written before the rename survive it.
+backfill it; once release 1.3.0 alone runs (it registers with the gate's registry), the contract
+revision drops users.email. Rows written before the rename survive it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
+from gate_support import shop_1_3_is_live
 from pg_flow_support import Database, enter_example, pending, run_cli, status_json
 
 URL_ENV = "EXPANDCONTRACT_DATABASE_URL"
@@ -79,12 +81,17 @@ def test_expand_then_contract(example_project: Path, target: Target) -> None:
     assert pending(doc, "expand") == []
     assert pending(doc, "contract") == ["contract_root", "c1_3_drop_email"]
 
+    shop_1_3_is_live(target.url)  # the rollout is done: only 1.3.0, which no longer maps users.email, runs
     contract = run_cli("upgrade", "--phase", "contract", *target.cli_args)
 
     assert contract.exit_code == 0, contract.output
     assert [line.split()[0] for line in contract.stdout.splitlines()[1:]] == [
         "contract_root",
         "c1_3_drop_email",
+    ]
+    assert [line for line in contract.stderr.splitlines() if line.startswith("gate:")] == [
+        "gate: contract_root allowed (no live release uses what it removes)",
+        "gate: c1_3_drop_email allowed (no live release uses what it removes)",
     ]
     assert db.columns("users") == {"id": False, "name": False, "email_address": True}
     assert db.indexes("users")["ix_users_email_address"] == ["email_address"]

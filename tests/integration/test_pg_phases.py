@@ -1,7 +1,8 @@
 """A new project on PostgreSQL, end to end: init, an expand and a contract revision, each phase applied.
 
 The expand revision creates `accounts`, adds a nullable column and builds an index CONCURRENTLY in an
-autocommit block; the contract revision completes it by dropping `accounts.legacy_code`.
+autocommit block; the contract revision completes it by dropping `accounts.legacy_code`, once the
+release that no longer maps that column is the only one registered with the contract gate.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic.config import Config
+from gate_support import live_release
 from pg_flow_support import (
     Database,
     applied,
@@ -24,6 +26,8 @@ from pg_flow_support import (
     status_json,
     wrote,
 )
+
+from expandcontract.gate.registry import Registry
 
 EXPAND_BODY = """\
     op.create_table(
@@ -37,6 +41,18 @@ EXPAND_BODY = """\
 
 CONTRACT_BODY = """\
     op.drop_column("accounts", "legacy_code")"""
+
+
+def release_without_legacy_code_is_live(url: str) -> None:
+    """Release 1.1.0 of the accounts app, whose models map accounts(id, nickname), runs alone."""
+    models = sa.MetaData()
+    sa.Table(
+        "accounts",
+        models,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("nickname", sa.String(50), nullable=True),
+    )
+    live_release(url, "1.1.0", models, app="accounts")
 
 
 @dataclass(frozen=True)
@@ -143,12 +159,17 @@ def test_expand_then_contract(project: NewProject, pg_url: str) -> None:
         "contract pending: run `expandcontract upgrade --phase contract` after the rollout (exit 4)"
     )
 
+    release_without_legacy_code_is_live(pg_url)
     contract = run_cli("upgrade", "--phase", "contract")
 
     assert contract.exit_code == 0, contract.output
     assert [line.split()[:2] for line in contract.stdout.splitlines()[1:]] == [
         [project.contract_root, "contract"],
         [project.drop_legacy_code, "contract"],
+    ]
+    assert [line for line in contract.stderr.splitlines() if line.startswith("gate:")] == [
+        f"gate: {project.contract_root} allowed (no live release uses what it removes)",
+        f"gate: {project.drop_legacy_code} allowed (no live release uses what it removes)",
     ]
     assert db.columns("accounts") == {"id": False, "nickname": True}
     assert db.indexes("accounts") == {"ix_accounts_nickname": ["nickname"]}
@@ -171,6 +192,9 @@ def _statements(sql: str) -> list[str]:
 def test_sql_prints_the_whole_run_offline_and_leaves_the_database_alone(
     project: NewProject, pg_url: str
 ) -> None:
+    # the gate reads its evidence from the configured database even offline
+    release_without_legacy_code_is_live(pg_url)
+
     result = run_cli("upgrade", "--phase", "all", "--sql")
 
     assert result.exit_code == 0, result.output
@@ -186,11 +210,30 @@ def test_sql_prints_the_whole_run_offline_and_leaves_the_database_alone(
     assert statements[drop] == "ALTER TABLE accounts DROP COLUMN legacy_code;"
     assert drop > index  # depends_on (--completes) puts the contract revision after the expand one
     assert [line for line in result.stderr.splitlines() if line.startswith("gate:")] == [
-        f"gate: {project.contract_root} allowed (the contract gate is not enabled yet: allowed)",
-        f"gate: {project.drop_legacy_code} allowed (the contract gate is not enabled yet: allowed)",
+        f"gate: {project.contract_root} allowed (no live release uses what it removes)",
+        f"gate: {project.drop_legacy_code} allowed (no live release uses what it removes)",
     ]
 
     assert Database(pg_url).tables() == set()
+    engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+    assert Registry(engine).audit_entries() == []  # an offline run records no gate decision either
+    engine.dispose()
+
+
+def test_sql_with_contract_revisions_needs_a_database_url_for_the_gate(
+    project: NewProject, pg_url: str
+) -> None:
+    ini = project.folder / "alembic.ini"  # init wrote the URL there: take it out
+    ini.write_text(ini.read_text(encoding="utf-8").replace(pg_url, ""), encoding="utf-8")
+
+    result = run_cli("upgrade", "--phase", "all", "--sql")
+
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "expandcontract: blocked: the contract gate reads its evidence from the database: "
+        "give --url (or EXPANDCONTRACT_DATABASE_URL) even with --sql"
+    ]
 
 
 def test_init_with_a_percent_encoded_password(

@@ -21,7 +21,7 @@ import time
 import tokenize
 import types
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -472,8 +472,11 @@ def _defined_names(path: str) -> frozenset[str]:
 
 
 def _read(path: str) -> str:
-    with tokenize.open(path) as fh:  # honours a `# -*- coding: ... -*-` line, as Python does
-        return fh.read()
+    try:
+        with tokenize.open(path) as fh:  # honours a `# -*- coding: ... -*-` line, as Python does
+            return fh.read()
+    except (SyntaxError, UnicodeDecodeError):  # a bad coding line or bytes: read what can be read
+        return Path(path).read_bytes().decode("utf-8", errors="replace")
 
 
 def capture_project(
@@ -563,3 +566,30 @@ def _capture_in_parallel(
         process.join()
         results.update(dict(answer) if answer is not None else dict(_capture_chunk(project, chunk)))
     return results
+
+
+@contextmanager
+def _keeping_alembic_proxies() -> Iterator[None]:
+    """Put back `alembic.context` and `alembic.op` as they were: the gate reads revisions from
+    inside a running env.py, whose own context must survive our offline one."""
+    import alembic.context
+    import alembic.op
+
+    saved = [getattr(module, "_proxy", None) for module in (alembic.context, alembic.op)]
+    try:
+        yield
+    finally:
+        for proxy in saved:
+            if proxy is not None:
+                proxy._install_proxy()
+
+
+def capture_only(project: AlembicProject, revisions: Sequence[str]) -> list[CapturedRevision]:
+    """Capture just these revisions, in the order given (the contract gate reads the pending ones)."""
+    with _keeping_alembic_proxies(), offline_environment(project) as environment:
+        out = []
+        for revision in revisions:
+            script = project.script.get_revision(revision)
+            assert script is not None
+            out.append(capture_revision(project, script, project.history.by_id[revision], environment))
+        return out

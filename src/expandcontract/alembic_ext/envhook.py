@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
@@ -21,7 +22,9 @@ from alembic.util import CommandError
 from expandcontract.alembic_ext.project import as_str_tuple, history_of
 from expandcontract.errors import ExpandContractError
 from expandcontract.gate.hook import blocked_message, review_contract
-from expandcontract.model import DeclaredPhase
+from expandcontract.gate.run_lock import lock_session
+from expandcontract.history import History
+from expandcontract.model import DeclaredPhase, RevisionInfo
 from expandcontract.settings import (
     ALEMBIC_PLACEHOLDER_URL,
     URL_ENV,
@@ -130,6 +133,34 @@ def before_migrations(context: EnvironmentContext) -> None:
     if destination is None:
         return
     _set_lock_timeout(context)
+    history = history_of(context.script)
+    pending, current = _pending_contract(context, destination, history)
+    if not pending:
+        return
+    settings = replace(_settings(context.config), database_url=_migrated_url(context))
+    migration = context.get_context()
+    if not context.is_offline_mode() and migration.dialect.name == "postgresql" and migration.connection:
+        # one contract run at a time; once the lock is ours, a run before us may have moved the heads
+        try:
+            lock_session(migration.connection, settings.gate.lock_wait_seconds)
+        except ExpandContractError as exc:
+            raise CommandError(str(exc)) from exc
+        pending, current = _pending_contract(context, destination, history)
+        if not pending:
+            return
+    try:
+        verdicts = review_contract(settings, history, pending, fresh_database=not current)
+    except ExpandContractError as exc:
+        raise CommandError(f"the contract gate cannot decide: {exc}") from exc
+    if not all(v.allowed for v in verdicts):
+        raise CommandError(blocked_message(verdicts))
+
+
+def _pending_contract(
+    context: EnvironmentContext, destination: Any, history: History
+) -> tuple[list[RevisionInfo], tuple[str, ...]]:
+    """(the contract revisions this run applies, in order, that expandcontract's own CLI did not
+    already put to the gate; the heads the run starts from)."""
     if context.is_offline_mode():
         start = context.get_starting_revision_argument()
         current: tuple[str, ...] = () if start in (None, "base") else as_str_tuple(start)
@@ -139,16 +170,11 @@ def before_migrations(context: EnvironmentContext) -> None:
     try:
         ordered = pending_revisions(context.script, target, current)  # type: ignore[arg-type]
     except CommandError:
-        return  # a downgrade, or a target Alembic itself will refuse with its own message
-    if not ordered:
-        return
-    history = history_of(context.script)
-    pending = [history.by_id[r] for r in ordered if history.by_id[r].declared_phase is DeclaredPhase.CONTRACT]
+        return [], current  # a downgrade, or a target Alembic itself will refuse with its own message
     reviewed = context.config.attributes.get(REVIEWED_KEY, set())
-    pending = [r for r in pending if r.revision not in reviewed]
-    if not pending:
-        return
-    settings = replace(_settings(context.config), database_url=_migrated_url(context))
-    verdicts = review_contract(settings, history, pending)
-    if not all(v.allowed for v in verdicts):
-        raise CommandError(blocked_message(verdicts))
+    pending = [
+        history.by_id[r]
+        for r in ordered
+        if history.by_id[r].declared_phase is DeclaredPhase.CONTRACT and r not in reviewed
+    ]
+    return pending, current

@@ -15,20 +15,9 @@ from alembic.util import CommandError
 
 from expandcontract.alembic_ext.envhook import REVIEWED_KEY, pending_revisions
 from expandcontract.alembic_ext.project import AlembicProject, alembic_config, frames_in, project_imports
+from expandcontract.db_messages import one_line, safe_url
 from expandcontract.errors import DatabaseError, ExpandContractError
 from expandcontract.settings import Settings
-
-
-def safe_url(url: str) -> str:
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return "<unparsable URL>"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @contextmanager
@@ -52,8 +41,8 @@ def current_heads(settings: Settings) -> tuple[str, ...]:
             if not Path(parsed.database).exists():
                 return ()  # a database file not created yet has nothing applied; do not create it
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    except (sa.exc.ArgumentError, ImportError) as exc:
-        raise DatabaseError(f"invalid database URL {safe_url(url)}: {_one_line(exc)}") from exc
+    except (sa.exc.ArgumentError, ImportError, ValueError) as exc:
+        raise DatabaseError(f"invalid database URL {safe_url(url)}: {one_line(exc)}") from exc
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(
@@ -65,7 +54,7 @@ def current_heads(settings: Settings) -> tuple[str, ...]:
             )
             return tuple(context.get_current_heads())
     except sa.exc.SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot read the version table at {safe_url(url)}: {_one_line(exc)}") from exc
+        raise DatabaseError(f"cannot read the version table at {safe_url(url)}: {one_line(exc)}") from exc
     finally:
         engine.dispose()
 
@@ -76,7 +65,7 @@ def planned(project: AlembicProject, target: str, current: tuple[str, ...]) -> l
         return pending_revisions(project.script, target, current)
     except CommandError as exc:
         raise ExpandContractError(
-            f"cannot plan `alembic upgrade {target}` from {', '.join(current) or 'base'}: {_one_line(exc)}; "
+            f"cannot plan `alembic upgrade {target}` from {', '.join(current) or 'base'}: {one_line(exc)}; "
             "`expandcontract check` shows what is wrong with the layout"
         ) from exc
 
@@ -94,15 +83,15 @@ def run_upgrade(settings: Settings, target: str, sql: bool, reviewed: set[str]) 
         with _in_project_dir(settings), project_imports(settings):
             command.upgrade(cfg, target, sql=sql)
     except CommandError as exc:
-        raise ExpandContractError(f"alembic upgrade {target}: {_one_line(exc)}") from exc
+        raise ExpandContractError(f"alembic upgrade {target}: {one_line(exc)}") from exc
     except sa.exc.SQLAlchemyError as exc:
         where = safe_url(settings.database_url) if settings.database_url else "the database"
         raise DatabaseError(
-            f"alembic upgrade {target} failed on {where}{_user_frame(exc, cfg)}: {_one_line(exc)}"
+            f"alembic upgrade {target} failed on {where}{_user_frame(exc, cfg)}: {one_line(exc)}"
         ) from exc
     except Exception as exc:  # env.py and revision files are user code
         raise ExpandContractError(
-            f"alembic upgrade {target} failed{_user_frame(exc, cfg)}: {type(exc).__name__}: {_one_line(exc)}"
+            f"alembic upgrade {target} failed{_user_frame(exc, cfg)}: {type(exc).__name__}: {one_line(exc)}"
         ) from exc
 
 

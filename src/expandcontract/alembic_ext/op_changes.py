@@ -352,6 +352,8 @@ changes_of.register(
 changes_of.register(
     ops.CreateForeignKeyOp, _add_constraint(ConstraintType.FOREIGN_KEY, lambda o: tuple(o.local_cols))
 )
+
+
 def _check_condition(operation: ops.CreateCheckConstraintOp, dialect: Dialect) -> tuple[str, ...]:
     condition = operation.condition
     if isinstance(condition, sa.sql.ClauseElement):
@@ -367,6 +369,7 @@ def _(operation: ops.CreateCheckConstraintOp, ctx: OpContext) -> list[Change]:
     change = _add_constraint(ConstraintType.CHECK, lambda o: ())(operation, ctx)[0]
     proof = _check_condition(operation, ctx.dialect)
     return [replace(change, proves_not_null=proof, columns=proof)]
+
 
 _DROP_TYPES = {
     "foreignkey": ConstraintType.FOREIGN_KEY,

@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from expandcontract import __version__, api
+from expandcontract.cli.common import (
+    Invocation,
+    json_option,
+    pass_invocation,
+    script_location_option,
+    url_option,
+)
+from expandcontract.cli.gate_commands import GATE_COMMANDS, kubernetes_json_option, read_kubernetes
 from expandcontract.errors import ContractBlocked, ExpandContractError, UsageError
-from expandcontract.gate.hook import ContractVerdict
+from expandcontract.gate.hook import blocked_message
 from expandcontract.model import Severity, WrittenLayout
 from expandcontract.report import classify as classify_report
 from expandcontract.report import lint as lint_report
@@ -26,9 +32,10 @@ from expandcontract.report import status as status_report
 from expandcontract.report.paths import shown
 from expandcontract.report.rule_docs import rule_page
 from expandcontract.rules.registry import ALL_RULES, find_rule
-from expandcontract.settings import Settings, load_settings
+from expandcontract.settings import Settings
 
-F = TypeVar("F", bound=Callable[..., Any])
+if TYPE_CHECKING:
+    from expandcontract.gate.decision import Verdict
 
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
@@ -69,39 +76,6 @@ class ExpandContractGroup(click.Group):
                 err=True,
             )
             ctx.exit(EXIT_ERROR)
-
-
-@dataclass
-class Invocation:
-    """What the group's options say; settings are read lazily, per command."""
-
-    config: Path | None
-
-    def settings(self, script_location: Path | None = None, url: str | None = None) -> Settings:
-        return load_settings(config=self.config, script_location=script_location, url=url)
-
-
-pass_invocation = click.make_pass_decorator(Invocation)
-
-
-def script_location_option(fn: F) -> F:
-    return click.option(
-        "--script-location",
-        type=click.Path(file_okay=False, path_type=Path),
-        help="Read this Alembic script directory directly, without alembic.ini and without running env.py.",
-    )(fn)
-
-
-def url_option(fn: F) -> F:
-    return click.option(
-        "--url",
-        metavar="URL",
-        help="Database URL (wins over EXPANDCONTRACT_DATABASE_URL and the config file).",
-    )(fn)
-
-
-def json_option(fn: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON (a versioned schema).")(fn)
 
 
 @click.group(cls=ExpandContractGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -257,28 +231,68 @@ def check(inv: Invocation, script_location: Path | None) -> None:
     "rollout, behind the gate); all: to every head.",
 )
 @click.option("--sql", is_flag=True, help="Print the SQL instead of running it (offline, from the base).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Run contract revisions the gate blocks; needs --reason, recorded in the audit log.",
+)
+@click.option("--reason", metavar="TEXT", help="Why --force is right (recorded with who and when).")
+@kubernetes_json_option
 @url_option
 @pass_invocation
-def upgrade(inv: Invocation, phase: str, sql: bool, url: str | None) -> None:
+def upgrade(
+    inv: Invocation,
+    phase: str,
+    sql: bool,
+    force: bool,
+    reason: str | None,
+    kubernetes_json: str | None,
+    url: str | None,
+) -> None:
     """Apply one phase with Alembic's own upgrade.
 
-    Contract revisions are put to the contract gate first; if it blocks one, nothing runs (exit 1).
-    Until the evidence-based gate is enabled, the gate allows every revision and says so.
+    Contract revisions are put to the contract gate first: those before the first blocked one run,
+    the blocked one and what follows wait (exit 1, with the reasons). One contract run at a time.
     """
-    result = api.upgrade(inv.settings(url=url), phase, sql=sql, on_verdict=_print_verdict)  # type: ignore[arg-type]
-    if sql:
+    if force and not (reason or "").strip():
+        raise UsageError("--force needs --reason: say why running blocked revisions is safe")
+    if reason and not force:
+        raise UsageError("--reason goes with --force")
+    result = api.upgrade(
+        inv.settings(url=url),
+        phase,  # type: ignore[arg-type]
+        sql=sql,
+        on_verdict=_print_verdict,
+        force_reason=reason.strip() if force and reason else None,
+        kubernetes_document=read_kubernetes(kubernetes_json),
+    )
+    if sql:  # the SQL printed stops before the blocked revision: say so, and fail like a real run
+        if result.stopped_before is not None:
+            raise ContractBlocked(
+                f"the SQL stops before {result.stopped_before}: {blocked_message(list(result.blocked))}"
+            )
         return
     if result.applied:
-        click.echo(f"applied {len(result.applied)} revision(s) up to {result.target}:")
+        reached = result.applied[-1].revision if result.stopped_before else result.target
+        click.echo(f"applied {len(result.applied)} revision(s) up to {reached}:")
         for info in result.applied:
             click.echo(f"  {info.revision}  {info.declared_phase.value:<8}  {info.message}")
     else:
         click.echo(f"nothing to apply: already at {result.target}")
+    if result.forced:
+        click.echo(
+            f"forced past the gate ({len(result.blocked)} blocked revision(s)); recorded in the audit log"
+        )
+    if result.stopped_before is not None:
+        raise ContractBlocked(
+            f"stopped before {result.stopped_before}: {blocked_message(list(result.blocked))}"
+        )
 
 
-def _print_verdict(verdict: ContractVerdict) -> None:
+def _print_verdict(verdict: Verdict) -> None:
     state = "allowed" if verdict.allowed else "BLOCKED"
-    click.echo(f"gate: {verdict.revision} {state} ({'; '.join(verdict.reasons)})", err=True)
+    why = "; ".join(verdict.reasons) or "no live release uses what it removes"
+    click.echo(f"gate: {verdict.revision} {state} ({why})", err=True)
 
 
 @cli.command()
@@ -370,6 +384,10 @@ def lint(
     failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
     if any(f.severity in failing for f in result.findings):
         raise SystemExit(EXIT_FINDINGS)
+
+
+for command in GATE_COMMANDS:
+    cli.add_command(command)
 
 
 @cli.command()

@@ -1,42 +1,42 @@
 """The one seam through which every contract run asks the gate for permission.
 
 `expandcontract upgrade --phase contract` and the project's env.py (plain `alembic upgrade`) both
-call `review_contract` with the contract revisions about to run, in order, and refuse to run any
-revision it does not allow.
+put the contract revisions about to run, in order, to the gate, and refuse to run any revision it
+does not allow.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from expandcontract.gate.decision import Verdict
 from expandcontract.history import History
 from expandcontract.model import RevisionInfo
 from expandcontract.settings import Settings
 
 
-@dataclass(frozen=True)
-class ContractVerdict:
-    revision: str
-    allowed: bool
-    reasons: tuple[str, ...] = ()  # why it is blocked (or what allowed it), one line each
-
-
 def review_contract(
-    settings: Settings, history: History, pending: Sequence[RevisionInfo]
-) -> list[ContractVerdict]:
-    """Decide, for each pending contract revision in the order it would run, whether it may run.
+    settings: Settings, history: History, pending: Sequence[RevisionInfo], fresh_database: bool = False
+) -> list[Verdict]:
+    """Decide, for each pending contract revision in the order it would run, whether it may run:
+    each is read offline to know what it removes, and judged against the configured sources.
+    `fresh_database`: nothing is applied yet, so no release has run against the database."""
+    from expandcontract.alembic_ext.capture import capture_only
+    from expandcontract.alembic_ext.project import open_project, reading_session
+    from expandcontract.gate.service import database, evaluate
 
-    PLACEHOLDER: the evidence-based decision (manifests, live releases, rollout sources) is its own
-    issue. Until it lands this allows every revision, and says so in each verdict's reason.
-    """
-    return [
-        ContractVerdict(r.revision, allowed=True, reasons=("the contract gate is not enabled yet: allowed",))
-        for r in pending
-    ]
+    if not pending:
+        return []
+    with reading_session(settings):
+        project = open_project(settings)
+        captured = capture_only(project, [r.revision for r in pending])
+    with database(settings) as engine:
+        return list(evaluate(settings, history, captured, engine, fresh_database=fresh_database).verdicts)
 
 
-def blocked_message(verdicts: Sequence[ContractVerdict]) -> str:
+def blocked_message(verdicts: Sequence[Verdict]) -> str:
     """One line naming every blocked revision and why."""
     blocked = [v for v in verdicts if not v.allowed]
     parts = [f"{v.revision} ({'; '.join(v.reasons) or 'blocked'})" for v in blocked]
