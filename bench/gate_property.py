@@ -47,7 +47,7 @@ def main() -> int:
     parser.add_argument(
         "--first-seen-ties",
         action="store_true",
-        help="let two release ids be first seen at one instant (a known bug: they compare as the same)",
+        help="let two release ids be first seen at one instant (they have no order, which blocks)",
     )
     args = parser.parse_args()
 
