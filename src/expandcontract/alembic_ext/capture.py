@@ -36,6 +36,7 @@ from alembic.script import Script
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 
+from expandcontract.alembic_ext import operations as _ec_operations  # noqa: F401 - registers op.ec_*
 from expandcontract.alembic_ext.ast_reader import read_revision_ast
 from expandcontract.alembic_ext.offline_bind import OfflineBind
 from expandcontract.alembic_ext.op_changes import OpContext, changes_of

@@ -1,0 +1,292 @@
+"""expandcontract's own Alembic operations, the building blocks of the zero-downtime recipes:
+
+    op.ec_sync_columns("users", "email", "email_address")   # keep two columns in step (a trigger)
+    op.ec_drop_sync("users", "email", "email_address")
+    op.ec_add_not_null_check("users", "name")                # CHECK (name IS NOT NULL) NOT VALID
+    op.ec_validate_constraint("users", "ck_users_name_not_null")   # in its own transaction
+
+They are registered with Alembic's documented extension API (`Operations.register_operation`) when
+this module is imported: by the `alembic.plugins` entry point whenever Alembic loads, and by
+expandcontract itself. Every identifier is quoted by the database's own preparer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import partial
+from typing import Any
+
+from alembic.operations import MigrateOperation, Operations
+
+# PostgreSQL keeps 63 bytes of an identifier; longer generated names end in a hash instead
+_MAX_NAME = 63
+
+
+def generated_name(prefix: str, *parts: str) -> str:
+    """`prefix_part_part`, cut to PostgreSQL's 63 bytes with a stable hash when longer."""
+    name = "_".join((prefix, *parts))
+    if len(name.encode()) <= _MAX_NAME:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:10]
+    return f"{name.encode()[: _MAX_NAME - 11].decode(errors='ignore')}_{digest}"
+
+
+def _q(operations: Operations, name: str) -> str:
+    return str(operations.migration_context.dialect.identifier_preparer.quote(name))
+
+
+def _table(operations: Operations, table: str, schema: str | None) -> str:
+    return f"{_q(operations, schema)}.{_q(operations, table)}" if schema else _q(operations, table)
+
+
+def _execute(operations: Operations, sql: str) -> None:
+    operations.execute(sql)
+
+
+def _dialect(operations: Operations) -> str:
+    return str(operations.migration_context.dialect.name)
+
+
+# --- sync trigger ----------------------------------------------------------------------------------
+
+
+def _apply(template: str, value: str) -> str:
+    """A conversion expression with its `{}` replaced by the source value (`{}` alone: a copy)."""
+    return template.replace("{}", value)
+
+
+@Operations.register_operation("ec_sync_columns")
+class SyncColumnsOp(MigrateOperation):
+    """Keep `old` and `new` in step while two releases write one or the other.
+
+    A row-level trigger copies the value the statement changed to the other column. It decides the
+    direction by comparing values, not from a session setting, so it needs no `search_path` or
+    application cooperation and works behind PgBouncer: on INSERT it fills whichever of the two is
+    NULL; on UPDATE it copies the column that changed when the other did not. `forward` and
+    `backward` are SQL expressions with `{}` standing for the source value (for a type change:
+    `forward="CAST({} AS bigint)"`); they default to a plain copy.
+    """
+
+    def __init__(
+        self,
+        table_name: str,
+        old_column: str,
+        new_column: str,
+        *,
+        schema: str | None = None,
+        forward: str = "{}",
+        backward: str = "{}",
+    ) -> None:
+        self.table_name, self.old_column, self.new_column = table_name, old_column, new_column
+        self.schema, self.forward, self.backward = schema, forward, backward
+
+    @classmethod
+    def ec_sync_columns(
+        cls,
+        operations: Operations,
+        table_name: str,
+        old_column: str,
+        new_column: str,
+        *,
+        schema: str | None = None,
+        forward: str = "{}",
+        backward: str = "{}",
+    ) -> Any:
+        """Install a trigger that keeps `old_column` and `new_column` of `table_name` in step."""
+        return operations.invoke(
+            cls(table_name, old_column, new_column, schema=schema, forward=forward, backward=backward)
+        )
+
+    def reverse(self) -> DropSyncOp:
+        return DropSyncOp(self.table_name, self.old_column, self.new_column, schema=self.schema)
+
+    @property
+    def trigger_name(self) -> str:
+        return generated_name("ec_sync", self.table_name, self.old_column, self.new_column)
+
+
+@Operations.register_operation("ec_drop_sync")
+class DropSyncOp(MigrateOperation):
+    """Remove what `ec_sync_columns` installed (the contract half of a rename or type change)."""
+
+    def __init__(
+        self, table_name: str, old_column: str, new_column: str, *, schema: str | None = None
+    ) -> None:
+        self.table_name, self.old_column, self.new_column, self.schema = (
+            table_name,
+            old_column,
+            new_column,
+            schema,
+        )
+
+    @classmethod
+    def ec_drop_sync(
+        cls,
+        operations: Operations,
+        table_name: str,
+        old_column: str,
+        new_column: str,
+        *,
+        schema: str | None = None,
+    ) -> Any:
+        """Drop the trigger (and its function) that keeps the two columns in step."""
+        return operations.invoke(cls(table_name, old_column, new_column, schema=schema))
+
+    def reverse(self) -> SyncColumnsOp:
+        return SyncColumnsOp(self.table_name, self.old_column, self.new_column, schema=self.schema)
+
+    @property
+    def trigger_name(self) -> str:
+        return generated_name("ec_sync", self.table_name, self.old_column, self.new_column)
+
+
+def _postgresql_sync(operations: Operations, op: SyncColumnsOp) -> list[str]:
+    q = partial(_q, operations)
+    old, new = q(op.old_column), q(op.new_column)
+    function = _table(operations, op.trigger_name, op.schema)  # in the table's schema, by OID after
+    to_new = _apply(op.forward, f"NEW.{old}")
+    to_old = _apply(op.backward, f"NEW.{new}")
+    body = f"""BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.{new} IS NULL AND NEW.{old} IS NOT NULL THEN
+            NEW.{new} := {to_new};
+        ELSIF NEW.{old} IS NULL AND NEW.{new} IS NOT NULL THEN
+            NEW.{old} := {to_old};
+        END IF;
+    ELSIF NEW.{old} IS DISTINCT FROM OLD.{old} AND NEW.{new} IS NOT DISTINCT FROM OLD.{new} THEN
+        NEW.{new} := {to_new};
+    ELSIF NEW.{new} IS DISTINCT FROM OLD.{new} AND NEW.{old} IS NOT DISTINCT FROM OLD.{old} THEN
+        NEW.{old} := {to_old};
+    END IF;
+    RETURN NEW;
+END"""
+    table = _table(operations, op.table_name, op.schema)
+    return [
+        f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$ec_sync$\n{body}\n$ec_sync$",
+        f"CREATE TRIGGER {q(op.trigger_name)} BEFORE INSERT OR UPDATE ON {table} "
+        f"FOR EACH ROW EXECUTE FUNCTION {function}()",
+    ]
+
+
+def _sqlite_sync(operations: Operations, op: SyncColumnsOp) -> list[str]:
+    """SQLite has no BEFORE-row assignment: AFTER triggers update the row they fired for, by rowid
+    (so not for WITHOUT ROWID tables). SQLite does not re-fire a trigger from itself by default."""
+    q = partial(_q, operations)
+    old, new = q(op.old_column), q(op.new_column)
+    table = _table(operations, op.table_name, op.schema)
+    to_new, to_old = _apply(op.forward, f"NEW.{old}"), _apply(op.backward, f"NEW.{new}")
+    name = op.trigger_name
+    return [
+        f"CREATE TRIGGER {q(generated_name(name, 'ins'))} AFTER INSERT ON {table} FOR EACH ROW BEGIN "
+        f"UPDATE {table} SET {new} = {to_new} WHERE rowid = NEW.rowid AND NEW.{new} IS NULL "
+        f"AND NEW.{old} IS NOT NULL; "
+        f"UPDATE {table} SET {old} = {to_old} WHERE rowid = NEW.rowid AND NEW.{old} IS NULL "
+        f"AND NEW.{new} IS NOT NULL; END",
+        f"CREATE TRIGGER {q(generated_name(name, 'old'))} AFTER UPDATE OF {old} ON {table} FOR EACH ROW "
+        f"WHEN NEW.{old} IS NOT OLD.{old} AND NEW.{new} IS OLD.{new} BEGIN "
+        f"UPDATE {table} SET {new} = {to_new} WHERE rowid = NEW.rowid; END",
+        f"CREATE TRIGGER {q(generated_name(name, 'new'))} AFTER UPDATE OF {new} ON {table} FOR EACH ROW "
+        f"WHEN NEW.{new} IS NOT OLD.{new} AND NEW.{old} IS OLD.{old} BEGIN "
+        f"UPDATE {table} SET {old} = {to_old} WHERE rowid = NEW.rowid; END",
+    ]
+
+
+@Operations.implementation_for(SyncColumnsOp)
+def _sync_columns(operations: Operations, op: SyncColumnsOp) -> None:
+    dialect = _dialect(operations)
+    if dialect == "postgresql":
+        statements = _postgresql_sync(operations, op)
+    elif dialect == "sqlite":
+        statements = _sqlite_sync(operations, op)
+    else:
+        raise NotImplementedError(f"ec_sync_columns supports PostgreSQL and SQLite, not {dialect}")
+    for statement in statements:
+        _execute(operations, statement)
+
+
+@Operations.implementation_for(DropSyncOp)
+def _drop_sync(operations: Operations, op: DropSyncOp) -> None:
+    dialect = _dialect(operations)
+    table = _table(operations, op.table_name, op.schema)
+    if dialect == "postgresql":
+        _execute(operations, f"DROP TRIGGER IF EXISTS {_q(operations, op.trigger_name)} ON {table}")
+        _execute(operations, f"DROP FUNCTION IF EXISTS {_table(operations, op.trigger_name, op.schema)}()")
+    elif dialect == "sqlite":
+        for suffix in ("ins", "old", "new"):
+            trigger = _table(operations, generated_name(op.trigger_name, suffix), op.schema)
+            _execute(operations, f"DROP TRIGGER IF EXISTS {trigger}")
+    else:
+        raise NotImplementedError(f"ec_drop_sync supports PostgreSQL and SQLite, not {dialect}")
+
+
+# --- NOT NULL without a long lock ------------------------------------------------------------------
+
+
+@Operations.register_operation("ec_add_not_null_check")
+class AddNotNullCheckOp(MigrateOperation):
+    """`CHECK (column IS NOT NULL) NOT VALID`: new writes are checked at once, existing rows are
+    not scanned (a brief lock). A later `ec_validate_constraint` scans without blocking writes, and
+    PostgreSQL 12+ then sets NOT NULL without a scan of its own."""
+
+    def __init__(
+        self, table_name: str, column_name: str, *, name: str | None = None, schema: str | None = None
+    ):
+        self.table_name, self.column_name, self.schema = table_name, column_name, schema
+        self.name = name or generated_name("ck", table_name, column_name, "not_null")
+
+    @classmethod
+    def ec_add_not_null_check(
+        cls,
+        operations: Operations,
+        table_name: str,
+        column_name: str,
+        *,
+        name: str | None = None,
+        schema: str | None = None,
+    ) -> Any:
+        """Add `CHECK (column IS NOT NULL) NOT VALID` (PostgreSQL); returns nothing."""
+        return operations.invoke(cls(table_name, column_name, name=name, schema=schema))
+
+    def reverse(self) -> MigrateOperation:
+        from alembic.operations import ops
+
+        return ops.DropConstraintOp(self.name, self.table_name, type_="check", schema=self.schema)
+
+
+@Operations.implementation_for(AddNotNullCheckOp)
+def _add_not_null_check(operations: Operations, op: AddNotNullCheckOp) -> None:
+    if _dialect(operations) != "postgresql":
+        raise NotImplementedError("ec_add_not_null_check needs PostgreSQL (NOT VALID constraints)")
+    table = _table(operations, op.table_name, op.schema)
+    _execute(
+        operations,
+        f"ALTER TABLE {table} ADD CONSTRAINT {_q(operations, op.name)} "
+        f"CHECK ({_q(operations, op.column_name)} IS NOT NULL) NOT VALID",
+    )
+
+
+@Operations.register_operation("ec_validate_constraint")
+class ValidateConstraintOp(MigrateOperation):
+    """`ALTER TABLE ... VALIDATE CONSTRAINT` in a transaction of its own (inside an
+    `autocommit_block()`): the scan holds only a SHARE UPDATE EXCLUSIVE lock, and no lock the
+    revision took before it is held for the length of the scan."""
+
+    def __init__(self, table_name: str, constraint_name: str, *, schema: str | None = None) -> None:
+        self.table_name, self.constraint_name, self.schema = table_name, constraint_name, schema
+
+    @classmethod
+    def ec_validate_constraint(
+        cls, operations: Operations, table_name: str, constraint_name: str, *, schema: str | None = None
+    ) -> Any:
+        """Validate a NOT VALID constraint in its own transaction."""
+        return operations.invoke(cls(table_name, constraint_name, schema=schema))
+
+
+@Operations.implementation_for(ValidateConstraintOp)
+def _validate_constraint(operations: Operations, op: ValidateConstraintOp) -> None:
+    if _dialect(operations) != "postgresql":
+        raise NotImplementedError("ec_validate_constraint needs PostgreSQL")
+    table = _table(operations, op.table_name, op.schema)
+    with operations.get_context().autocommit_block():
+        _execute(operations, f"ALTER TABLE {table} VALIDATE CONSTRAINT {_q(operations, op.constraint_name)}")
