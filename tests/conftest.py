@@ -57,3 +57,12 @@ def example_project(tmp_path: Path) -> Path:
     target = tmp_path / "example"
     shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("*.db", "__pycache__"))
     return target
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new database of each kind the tool supports: PostgreSQL (a fresh one), and a SQLite file."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'app.db'}"
+    pg: str = request.getfixturevalue("pg_url")
+    return pg

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,6 +25,7 @@ from expandcontract.settings import Settings
 from expandcontract.status import StatusReport, compute_status, require_known_heads
 
 if TYPE_CHECKING:  # the gate's modules import SQLAlchemy: only the commands that need them load them
+    from expandcontract.backfill import BackfillState
     from expandcontract.gate.decision import Verdict
     from expandcontract.gate.manifest import Manifest
     from expandcontract.gate.registry import Registry
@@ -170,7 +171,7 @@ def _upgrade(
     force_reason: str | None,
     kubernetes_document: Mapping[str, Any] | None,
 ) -> UpgradeResult:
-    from expandcontract.alembic_ext.capture import capture_only
+    from expandcontract.alembic_ext.capture import backfills_before, capture_only
     from expandcontract.alembic_ext.migrate import current_heads, planned, run_upgrade
     from expandcontract.alembic_ext.project import open_project, reading_session
     from expandcontract.db_messages import safe_url
@@ -197,7 +198,8 @@ def _upgrade(
         done = graph.ancestors(in_database)
         judged = [r for r in contract if r not in done]
         captured = capture_only(project, judged) if judged else []
-    verdicts = _judge(settings, graph, captured, kubernetes_document, fresh_database=not in_database)
+        waits = backfills_before(project, judged, done) if judged else {}
+    verdicts = _judge(settings, graph, captured, kubernetes_document, not in_database, waits)
     for verdict in verdicts:
         if on_verdict is not None:
             on_verdict(verdict)
@@ -241,6 +243,7 @@ def _judge(
     captured: list[CapturedRevision],
     kubernetes_document: Mapping[str, Any] | None,
     fresh_database: bool,
+    backfills: Mapping[str, Sequence[tuple[str, str]]],
 ) -> list[Verdict]:
     if not captured:
         return []
@@ -252,7 +255,8 @@ def _judge(
             "EXPANDCONTRACT_DATABASE_URL) even with --sql"
         )
     with database(settings) as engine:
-        return list(evaluate(settings, graph, captured, engine, kubernetes_document, fresh_database).verdicts)
+        report = evaluate(settings, graph, captured, engine, kubernetes_document, fresh_database, backfills)
+        return list(report.verdicts)
 
 
 def _audit(settings: Settings, verdicts: list[Verdict], force_reason: str | None) -> None:
@@ -417,7 +421,7 @@ def retire_release(settings: Settings, release: str, reason: str, app: str = "")
 
 def gate_check(settings: Settings, kubernetes_document: Mapping[str, Any] | None = None) -> GateReport:
     """The gate's verdict on every pending contract revision, in the order they would run."""
-    from expandcontract.alembic_ext.capture import capture_only
+    from expandcontract.alembic_ext.capture import backfills_before, capture_only
     from expandcontract.alembic_ext.migrate import current_heads, planned
     from expandcontract.alembic_ext.project import open_project, reading_session
     from expandcontract.db_messages import safe_url
@@ -434,8 +438,9 @@ def gate_check(settings: Settings, kubernetes_document: Mapping[str, Any] | None
             order = planned(project, "contract@head", before)
             contract = [r for r in order if graph.by_id[r].declared_phase is DeclaredPhase.CONTRACT]
         captured = capture_only(project, contract) if contract else []
+        waits = backfills_before(project, contract, graph.ancestors(before)) if contract else {}
     with database(settings) as engine:
-        return evaluate(settings, graph, captured, engine, kubernetes_document, fresh_database=not before)
+        return evaluate(settings, graph, captured, engine, kubernetes_document, not before, waits)
 
 
 def can_deploy(
@@ -485,3 +490,50 @@ def audit_log(settings: Settings, limit: int = 20) -> list[dict[str, Any]]:
         if not registry.exists():
             return []
         return [asdict(entry) for entry in registry.audit_entries(limit)]
+
+
+# --- backfills -------------------------------------------------------------------------------------
+
+
+def backfills(settings: Settings) -> list[BackfillState]:
+    """Every backfill the registry knows, oldest first."""
+    from expandcontract.backfill import all_states
+    from expandcontract.db_messages import database_errors
+    from expandcontract.gate.service import database, registry_of
+
+    with database(settings) as engine, database_errors(settings.require_url(), "read the backfills"):
+        return all_states(registry_of(settings, engine))
+
+
+def run_backfills(
+    settings: Settings, names: tuple[str, ...], progress: Callable[..., None] | None = None
+) -> list[BackfillState]:
+    """Run (or resume) the named backfills, or every unfinished one when `names` is empty."""
+    from expandcontract.backfill import Backfiller, all_states
+    from expandcontract.db_messages import database_errors
+    from expandcontract.errors import UsageError
+    from expandcontract.gate.service import database, registry_of
+
+    with database(settings) as engine, database_errors(settings.require_url(), "run the backfill"):
+        registry = registry_of(settings, engine)
+        known = {s.name: s for s in all_states(registry)}
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise UsageError(
+                f"no backfill named {', '.join(map(repr, missing))}; "
+                "`expandcontract backfill status` lists them"
+            )
+        chosen = [known[n] for n in names] if names else [s for s in known.values() if s.status != "done"]
+        return [Backfiller(engine, registry, state.spec).run(progress) for state in chosen]
+
+
+def pause_backfill(settings: Settings, name: str) -> BackfillState:
+    """Stop a running backfill at its next batch (it resumes with `backfill run`)."""
+    from expandcontract.backfill import pause
+    from expandcontract.db_messages import database_errors
+    from expandcontract.gate.service import database, registry_of
+
+    with database(settings) as engine, database_errors(settings.require_url(), "pause the backfill"):
+        registry = registry_of(settings, engine)
+        registry.ensure()
+        return pause(registry, name)

@@ -30,7 +30,7 @@ from expandcontract.model import (
     RevisionInfo,
 )
 
-FORMAT = 2
+FORMAT = 3
 _PURE_MODULES = frozenset({"alembic", "sqlalchemy", "expandcontract", "__future__"})
 _READERS = ("model.py", "alembic_ext", "sql")  # the code whose output is cached
 

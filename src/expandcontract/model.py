@@ -157,6 +157,7 @@ class Change:
     operation: str = ""  # Alembic op class name, "sql" for parsed SQL, or the op name read from the AST
     sql: str = ""  # the SQL this change comes from (empty when unknown)
     detail: str = ""  # why a change is opaque, or what it is when nothing else says
+    batched: bool = False  # DML run in committed batches (op.ec_backfill), not as one statement
 
     @property
     def target(self) -> str:

@@ -121,6 +121,17 @@ def bare_project(folder: Path) -> Path:
 
 # --- help and version -------------------------------------------------------------------------
 
+# the example project's revisions, in history order
+EXAMPLE_REVISIONS = [
+    "baseline_1_0",
+    "expand_root",
+    "e1_1_order_note",
+    "e1_2_email_address",
+    "e1_3_backfill_email",
+    "contract_root",
+    "c1_3_drop_email",
+]
+
 COMMAND_OPTIONS = {
     "init": ["--url"],
     "adopt": ["--merge"],
@@ -143,6 +154,7 @@ COMMAND_OPTIONS = {
     "registry": ["init", "audit"],
     "gate": ["check"],
     "release": ["retire", "can-deploy"],
+    "backfill": ["run", "status", "pause"],
 }
 
 SUBCOMMAND_OPTIONS = {
@@ -153,6 +165,9 @@ SUBCOMMAND_OPTIONS = {
     ("gate", "check"): ["--json", "--kubernetes-json", "--url"],
     ("release", "retire"): ["--reason", "--app", "--url"],
     ("release", "can-deploy"): ["--app", "--manifest", "--json", "--url"],
+    ("backfill", "run"): ["--url"],
+    ("backfill", "status"): ["--json", "--url"],
+    ("backfill", "pause"): ["--url"],
 }
 
 
@@ -362,15 +377,7 @@ def test_classify_json(example_project: Path, monkeypatch: pytest.MonkeyPatch) -
     doc = json.loads(result.stdout)
     assert doc["schema_version"] == 1
     revisions = {r["revision"]: r for r in doc["revisions"]}
-    assert list(revisions) == [
-        "baseline_1_0",
-        "expand_root",
-        "e1_1_order_note",
-        "e1_2_email_address",
-        "e1_3_backfill_email",
-        "contract_root",
-        "c1_3_drop_email",
-    ]
+    assert list(revisions) == EXAMPLE_REVISIONS
     drop = revisions["c1_3_drop_email"]
     assert drop["declared_phase"] == "contract"
     assert drop["depends_on"] == ["e1_3_backfill_email"]
@@ -631,5 +638,4 @@ def test_script_location_reads_the_branch_folders_of_a_phased_layout(example_pro
     )
     assert result.exit_code == 0, result.output
     revisions = [r["revision"] for r in json.loads(result.output)["revisions"]]
-    assert revisions == ["baseline_1_0", "expand_root", "e1_1_order_note", "e1_2_email_address",
-                         "e1_3_backfill_email", "contract_root", "c1_3_drop_email"]
+    assert revisions == EXAMPLE_REVISIONS

@@ -402,7 +402,14 @@ def test_registry_init_twice_is_idempotent_on_postgresql(example: Path, pg_url: 
 
     assert first.exit_code == second.exit_code == 0
     assert first.stdout == second.stdout == f"registry ready: schema expandcontract in {pg_url}\n"
-    assert registry_tables(pg_url) == {"releases", "processes", "attestations", "audit_log", "run_lock"}
+    assert registry_tables(pg_url) == {
+        "releases",
+        "processes",
+        "attestations",
+        "audit_log",
+        "run_lock",
+        "backfills",
+    }
     assert Database(pg_url).rows("SELECT release, reason FROM expandcontract.attestations") == [
         ("0.9", "decommissioned")
     ]
@@ -415,7 +422,8 @@ def test_registry_init_twice_is_idempotent_on_sqlite(example: Path) -> None:
     assert [r.exit_code for r in outputs] == [0, 0]
     assert {r.stdout for r in outputs} == {f"registry ready: tables prefixed 'expandcontract_' in {url}\n"}
     assert registry_tables(url) == {
-        f"expandcontract_{t}" for t in ("releases", "processes", "attestations", "audit_log", "run_lock")
+        f"expandcontract_{t}"
+        for t in ("releases", "processes", "attestations", "audit_log", "run_lock", "backfills")
     }
 
 
@@ -438,7 +446,7 @@ def test_registry_init_from_many_threads_at_once(tmp_path: Path, pg_url: str) ->
         thread.join(timeout=60)
 
     assert failures == []
-    assert len(registry_tables(pg_url)) == 5
+    assert len(registry_tables(pg_url)) == 6
 
 
 def test_registry_init_from_many_processes_at_once(tmp_path: Path, pg_url: str) -> None:
@@ -455,4 +463,4 @@ def test_registry_init_from_many_processes_at_once(tmp_path: Path, pg_url: str) 
     results = [(run.communicate(timeout=60), run.returncode) for run in runs]
 
     assert [(code, err) for (_, err), code in results] == [(0, "")] * 6
-    assert len(registry_tables(pg_url)) == 5
+    assert len(registry_tables(pg_url)) == 6

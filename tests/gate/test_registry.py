@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,14 +14,6 @@ from expandcontract import runtime
 from expandcontract.gate.manifest import build_manifest
 from expandcontract.gate.registry import Registry
 from expandcontract.gate.source_registry import process_state, registry_report
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'app.db'}"
-    pg: str = request.getfixturevalue("pg_url")
-    return pg
 
 
 @pytest.fixture
@@ -50,6 +41,7 @@ def test_the_registry_lives_in_its_own_schema_or_behind_a_prefix(registry: Regis
             "attestations",
             "audit_log",
             "run_lock",
+            "backfills",
         }
         assert inspector.get_table_names() == []  # nothing in the application's own schema
     else:
@@ -59,6 +51,7 @@ def test_the_registry_lives_in_its_own_schema_or_behind_a_prefix(registry: Regis
             "expandcontract_attestations",
             "expandcontract_audit_log",
             "expandcontract_run_lock",
+            "expandcontract_backfills",
         }
     registry.ensure()  # idempotent
 

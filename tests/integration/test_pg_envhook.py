@@ -83,11 +83,11 @@ class RecordingReview:
         settings: Settings,
         history: History,
         pending: Sequence[RevisionInfo],
-        fresh_database: bool = False,
+        applied: set[str] | None = None,
     ) -> list[Verdict]:
         self.calls.append([r.revision for r in pending])
         self.urls.append(settings.database_url)
-        return review_contract(settings, history, pending, fresh_database)
+        return review_contract(settings, history, pending, applied)
 
 
 @pytest.fixture

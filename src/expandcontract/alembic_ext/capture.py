@@ -594,3 +594,37 @@ def capture_only(project: AlembicProject, revisions: Sequence[str]) -> list[Capt
             assert script is not None
             out.append(capture_revision(project, script, project.history.by_id[revision], environment))
         return out
+
+
+def backfills_before(
+    project: AlembicProject, contract: Sequence[str], applied: set[str]
+) -> dict[str, list[tuple[str, str]]]:
+    """For each contract revision, the `op.ec_backfill`s (name, revision) it must wait for: those in
+    the revisions it needs that are applied already, or that run out of band (`run="later"`).
+    Inline backfills of revisions still to run finish before it in the same run."""
+    from expandcontract.alembic_ext.operations import BackfillOp
+
+    history = project.history
+    needed = set().union(*(history.ancestors([c]) for c in contract)) - set(contract) if contract else set()
+    candidates = [
+        r
+        for r in history.revisions
+        if r.revision in needed
+        and "ec_backfill" in Path(r.path).read_text(encoding="utf-8", errors="replace")
+    ]
+    found: dict[str, list[tuple[str, bool]]] = {}
+    for captured in capture_only(project, [r.revision for r in candidates]):
+        found[captured.info.revision] = [
+            (o.operation.spec.backfill_name, o.operation.run == "later")
+            for o in captured.operations
+            if isinstance(o.operation, BackfillOp)
+        ]
+    return {
+        c: [
+            (name, revision)
+            for revision in sorted(history.ancestors([c]) & set(found))
+            for name, later in found[revision]
+            if revision in applied or later
+        ]
+        for c in contract
+    }

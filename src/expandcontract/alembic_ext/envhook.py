@@ -149,7 +149,7 @@ def before_migrations(context: EnvironmentContext) -> None:
         if not pending:
             return
     try:
-        verdicts = review_contract(settings, history, pending, fresh_database=not current)
+        verdicts = review_contract(settings, history, pending, history.ancestors(current))
     except ExpandContractError as exc:
         raise CommandError(f"the contract gate cannot decide: {exc}") from exc
     if not all(v.allowed for v in verdicts):

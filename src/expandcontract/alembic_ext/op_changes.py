@@ -18,6 +18,7 @@ from alembic.operations import ops
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.schema import Computed, DefaultClause, FetchedValue, Identity
 
+from expandcontract.alembic_ext.operations import BackfillOp
 from expandcontract.alembic_ext.stubs import stand_in_name
 from expandcontract.model import Change, ChangeKind, ColumnSpec, ConstraintType, Location
 from expandcontract.sql import VIRTUAL_ON_18, changes_from_sql, check_proves_not_null, is_volatile_default
@@ -402,3 +403,31 @@ def _(operation: ops.CreateTableCommentOp, ctx: OpContext) -> list[Change]:
 @changes_of.register
 def _(operation: ops.DropTableCommentOp, ctx: OpContext) -> list[Change]:
     return [ctx.change(ChangeKind.COMMENT, operation, table=operation.table_name, schema=operation.schema)]
+
+
+@changes_of.register
+def _(operation: BackfillOp, ctx: OpContext) -> list[Change]:
+    """A batched backfill: the UPDATE it runs, batch by batch, each in a transaction of its own."""
+    spec = operation.spec
+    preparer = ctx.dialect.identifier_preparer
+    table = (
+        f"{preparer.quote(spec.schema)}.{preparer.quote(spec.table)}"
+        if spec.schema
+        else preparer.quote(spec.table)
+    )
+    assignments = ", ".join(f"{preparer.quote(column)} = {expression}" for column, expression in spec.set)
+    statement = f"UPDATE {table} SET {assignments} WHERE {spec.where or 'TRUE'}"
+    found = changes_from_sql(statement, dialect=ctx.dialect.name, location=ctx.location)
+    return [
+        replace(
+            c,
+            in_transaction=False,
+            has_where=True,
+            batched=True,
+            transaction=ctx.transaction,
+            operation=type(operation).__name__,
+            sql=ctx.sql.strip() or statement,
+            detail=f"batched backfill {spec.backfill_name}",
+        )
+        for c in found
+    ]

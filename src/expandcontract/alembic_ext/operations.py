@@ -290,3 +290,74 @@ def _validate_constraint(operations: Operations, op: ValidateConstraintOp) -> No
     table = _table(operations, op.table_name, op.schema)
     with operations.get_context().autocommit_block():
         _execute(operations, f"ALTER TABLE {table} VALIDATE CONSTRAINT {_q(operations, op.constraint_name)}")
+
+
+# --- backfill --------------------------------------------------------------------------------------
+
+
+@Operations.register_operation("ec_backfill")
+class BackfillOp(MigrateOperation):
+    """A keyset-batched backfill, outside the revision's DDL transaction (see
+    `expandcontract.backfill`): `op.ec_backfill("users", {"email_address": "email"},
+    where="email_address IS NULL")`. `run="later"` only records it, for `expandcontract backfill
+    run` out of band; with `--sql` it is never run, and the SQL says how to run it."""
+
+    def __init__(self, table_name: str, set_: dict[str, str], **options: Any) -> None:
+        self.table_name, self.set_ = table_name, dict(set_)
+        self.run = options.pop("run", "inline")
+        if self.run not in ("inline", "later"):
+            raise ValueError(f"ec_backfill run={self.run!r}: use 'inline' or 'later'")
+        self.options = options
+
+    @classmethod
+    def ec_backfill(cls, operations: Operations, table_name: str, set: dict[str, str], **options: Any) -> Any:
+        """Fill `set` ({column: SQL expression}) in batches, outside the DDL transaction; options:
+        where=, schema=, key=, batch_size=1000, target_seconds=0.25, sleep_seconds=0, name=,
+        run="inline" | "later"."""
+        return operations.invoke(cls(table_name, set, **options))
+
+    @property
+    def spec(self) -> Any:
+        from expandcontract.backfill import spec_from_arguments
+
+        return spec_from_arguments(self.table_name, self.set_, **self.options)
+
+
+@Operations.implementation_for(BackfillOp)
+def _backfill(operations: Operations, op: BackfillOp) -> None:
+    from expandcontract.backfill import Backfiller, Progress
+
+    spec = op.spec
+    context = operations.get_context()
+    if context.as_sql:  # nothing runs: say how to run it once the revision is applied
+        context.impl.static_output(
+            f"-- expandcontract: backfill {spec.backfill_name} runs in batches, out of band: "
+            f"expandcontract backfill run '{spec.backfill_name}'\n"
+        )
+        return
+    # the revision's DDL commits first: the batches never wait on its locks, nor hold them
+    with context.autocommit_block():
+        backfiller = Backfiller(operations.get_bind().engine, _registry(context), spec)
+        if op.run == "later":
+            backfiller.register()
+            return
+        backfiller.run(Progress())
+
+
+def _registry(context: Any) -> Any:
+    """The registry where the project's settings put it (the defaults without a project)."""
+    from expandcontract.gate.registry import Registry
+    from expandcontract.settings import load_settings
+
+    engine = context.bind.engine
+    config = getattr(getattr(context, "environment_context", None), "config", None)
+    try:
+        from pathlib import Path
+
+        folder = (
+            Path(config.config_file_name).resolve().parent if config and config.config_file_name else None
+        )
+        gate = load_settings(cwd=folder).gate
+    except Exception:  # no project settings here: the defaults
+        return Registry(engine)
+    return Registry(engine, schema=gate.registry_schema, prefix=gate.registry_prefix)

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from expandcontract import api
+from expandcontract.cli.backfill_commands import backfill
 from expandcontract.cli.common import F, Invocation, json_option, pass_invocation, url_option
 from expandcontract.errors import UsageError
 
@@ -222,4 +223,4 @@ def release_can_deploy(
     raise SystemExit(1 if missing else 0)
 
 
-GATE_COMMANDS = (manifest, registry, gate, release)
+GATE_COMMANDS = (manifest, registry, gate, release, backfill)

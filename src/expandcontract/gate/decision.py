@@ -25,6 +25,7 @@ class PendingContract:
     requires_release: str | None = None
     untrusted: tuple[str, ...] = ()  # why what was read of it may be incomplete
     needs: frozenset[str] = frozenset()  # pending revisions that must run before it
+    backfills: tuple[tuple[str, str], ...] = ()  # (op.ec_backfill name, its revision) to wait for
 
 
 @dataclass(frozen=True)
@@ -163,8 +164,10 @@ def decide(
     reports: Sequence[SourceReport],
     manifests: ManifestLookup,
     order: ReleaseOrder,
+    backfills: Mapping[str, tuple[str, int]] | None = None,
 ) -> list[Verdict]:
-    """A verdict for every pending contract revision, in the order given (the order they run)."""
+    """A verdict for every pending contract revision, in the order given (the order they run).
+    `backfills`: each known backfill's (status, rows done)."""
     live = live_releases(reports)
     problems = [
         Blocker(reason=f"{report.source}: {problem}", source=report.source)
@@ -179,6 +182,7 @@ def decide(
         harmless = not revision.removals and revision.requires_release is None and not revision.untrusted
         blockers = [] if harmless else list(problems)
         blockers += [Blocker(reason=f"cannot be judged: {why}") for why in revision.untrusted]
+        blockers += _backfill_blockers(revision, backfills or {})
         waiting = sorted(revision.needs & blocked)
         if waiting:
             blockers.append(Blocker(reason=f"runs after {', '.join(waiting)}, which the gate blocks"))
@@ -188,6 +192,22 @@ def decide(
             blocked.add(revision.revision)
         verdicts.append(Verdict(revision.revision, not blockers, revision.removals, tuple(blockers)))
     return verdicts
+
+
+def _backfill_blockers(revision: PendingContract, states: Mapping[str, tuple[str, int]]) -> list[Blocker]:
+    """A backfill the revision relies on (it copies what the contract then removes) must be done."""
+    out = []
+    for name, source in revision.backfills:
+        status, rows = states.get(name, ("not started", 0))
+        if status != "done":
+            out.append(
+                Blocker(
+                    reason=f"backfill {name} of revision {source} is not finished ({status}, {rows:,} rows "
+                    f"so far); run `expandcontract backfill run '{name}'`",
+                    object=name,
+                )
+            )
+    return out
 
 
 def manifest_lookup(manifests: Mapping[tuple[str, str], Manifest | None]) -> ManifestLookup:

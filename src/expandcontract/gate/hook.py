@@ -18,22 +18,26 @@ from expandcontract.settings import Settings
 
 
 def review_contract(
-    settings: Settings, history: History, pending: Sequence[RevisionInfo], fresh_database: bool = False
+    settings: Settings, history: History, pending: Sequence[RevisionInfo], applied: set[str] | None = None
 ) -> list[Verdict]:
     """Decide, for each pending contract revision in the order it would run, whether it may run:
     each is read offline to know what it removes, and judged against the configured sources.
-    `fresh_database`: nothing is applied yet, so no release has run against the database."""
-    from expandcontract.alembic_ext.capture import capture_only
+    `applied`: the revisions the database has (none: a new database no release has run against)."""
+    applied = applied or set()
+    from expandcontract.alembic_ext.capture import backfills_before, capture_only
     from expandcontract.alembic_ext.project import open_project, reading_session
     from expandcontract.gate.service import database, evaluate
 
     if not pending:
         return []
+    ids = [r.revision for r in pending]
     with reading_session(settings):
         project = open_project(settings)
-        captured = capture_only(project, [r.revision for r in pending])
+        captured = capture_only(project, ids)
+        waits = backfills_before(project, ids, applied)
     with database(settings) as engine:
-        return list(evaluate(settings, history, captured, engine, fresh_database=fresh_database).verdicts)
+        report = evaluate(settings, history, captured, engine, fresh_database=not applied, backfills=waits)
+        return list(report.verdicts)
 
 
 def blocked_message(verdicts: Sequence[Verdict]) -> str:

@@ -130,6 +130,22 @@ class RegistryTables:
             sa.Column("reason", sa.Text, nullable=False),
             sa.Column("details", sa.Text, nullable=False),
         )
+        self.backfills = sa.Table(  # each batched backfill's cursor: a killed run resumes from it
+            f"{prefix}backfills",
+            self.metadata,
+            sa.Column("name", sa.String(_NAME), primary_key=True),
+            sa.Column("spec", sa.Text, nullable=False),
+            sa.Column("status", sa.String(20), nullable=False),  # pending, running, paused, done
+            sa.Column("lower_key", sa.Text, nullable=True),  # JSON: the key range fixed at the start
+            sa.Column("upper_key", sa.Text, nullable=True),
+            sa.Column("last_key", sa.Text, nullable=True),  # JSON: the last key done
+            sa.Column("rows_done", sa.BigInteger, nullable=False),
+            sa.Column("batches", sa.Integer, nullable=False),
+            sa.Column("batch_size", sa.Integer, nullable=False),
+            sa.Column("created_at", sa.Float, nullable=False),
+            sa.Column("updated_at", sa.Float, nullable=False),
+            sa.Column("finished_at", sa.Float, nullable=True),
+        )
         self.run_lock = sa.Table(  # SQLite has no advisory locks: one row per running contract
             f"{prefix}run_lock",
             self.metadata,

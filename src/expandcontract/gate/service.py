@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ class Evidence:
     reports: tuple[SourceReport, ...]
     manifests: Mapping[tuple[str, str], Manifest | None]  # every release the registry knows
     first_seen: Mapping[str, float]  # release id -> when the registry first saw it
+    backfills: Mapping[str, tuple[str, int]] = field(default_factory=dict)  # name -> (status, rows)
 
 
 def _kubernetes(settings: Settings, document: Mapping[str, Any] | None) -> SourceReport:
@@ -89,6 +90,7 @@ def gather(
             processes = registry.processes(conn) if exists else []
             releases = registry.releases(conn) if exists else []
             attestations = registry.attestations(conn) if exists else []
+            backfills = _backfill_progress(conn, registry) if exists else {}
     except sa.exc.SQLAlchemyError as exc:
         raise DatabaseError(
             f"cannot read the gate's registry at {safe_url(str(engine.url))}: {one_line(exc)}"
@@ -116,15 +118,30 @@ def gather(
         reports=tuple(reports),
         manifests={(r.app, r.release): r.manifest for r in releases},
         first_seen={r.release: r.first_seen_at for r in reversed(releases)},
+        backfills=backfills,
     )
+
+
+def _backfill_progress(conn: Connection, registry: Registry) -> dict[str, tuple[str, int]]:
+    t = registry.tables.backfills
+    if not sa.inspect(conn).has_table(t.name, schema=registry.tables.schema):
+        return {}  # a registry from before backfills
+    return {
+        r.name: (r.status, r.rows_done) for r in conn.execute(sa.select(t.c.name, t.c.status, t.c.rows_done))
+    }
 
 
 def _has_registry(conn: Connection, registry: Registry) -> bool:
     return sa.inspect(conn).has_table(registry.tables.processes.name, schema=registry.tables.schema)
 
 
-def pending_contracts(history: History, captured: Sequence[CapturedRevision]) -> list[PendingContract]:
-    """What each pending contract revision removes, in the order given (the order they would run)."""
+def pending_contracts(
+    history: History,
+    captured: Sequence[CapturedRevision],
+    backfills: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+) -> list[PendingContract]:
+    """What each pending contract revision removes, in the order given (the order they would run),
+    and the backfills it waits for."""
     ids = {c.info.revision for c in captured}
     out: list[PendingContract] = []
     for revision in captured:
@@ -138,6 +155,7 @@ def pending_contracts(history: History, captured: Sequence[CapturedRevision]) ->
                 requires_release=revision.info.requires_release,
                 untrusted=tuple(untrusted),
                 needs=frozenset(needs),
+                backfills=tuple((backfills or {}).get(revision.info.revision, ())),
             )
         )
     return out
@@ -164,6 +182,7 @@ def evaluate(
     engine: Engine,
     kubernetes_document: Mapping[str, Any] | None = None,
     fresh_database: bool = False,
+    backfills: Mapping[str, Sequence[tuple[str, str]]] | None = None,
 ) -> GateReport:
     """Verdicts for the pending contract revisions `captured` (in the order they would run).
     `fresh_database`: no revision is applied yet, so no release can have run against it."""
@@ -172,12 +191,14 @@ def evaluate(
             '--kubernetes-json was given, but gate.sources does not include "kubernetes"; add it, '
             "or leave the option out"
         )
-    pending = pending_contracts(history, captured)
+    pending = pending_contracts(history, captured, backfills)
     evidence = (
         gather(settings, engine, kubernetes_document, fresh_database) if pending else Evidence((), {}, {})
     )
     order = ReleaseOrder(settings.gate.release_order, evidence.first_seen)
-    verdicts = decide(pending, evidence.reports, manifest_lookup(evidence.manifests), order)
+    verdicts = decide(
+        pending, evidence.reports, manifest_lookup(evidence.manifests), order, evidence.backfills
+    )
     return GateReport(
         safe_url(str(engine.url.render_as_string(hide_password=False))),
         tuple(pending),

@@ -709,9 +709,10 @@ def unbatched_backfill(step: Step) -> Iterator[Hit]:
     transaction, between the expand and the contract step.
 
     ## In Alembic
-    Keep the backfill out of the schema revision: a job (or a data revision run on its own) that
-    repeats a bounded statement, each batch committed, until no row is left. The linter cannot see
-    that a statement is one batch of a loop, so say so where it is:
+    Use `op.ec_backfill(table, {column: expression}, where=...)`: it walks the table by primary key
+    in committed batches, outside the revision's DDL transaction, and resumes where it stopped if
+    it is killed (see docs/operations.md). A loop of your own works too; the linter cannot see that
+    a statement is one batch of it, so say so where it is:
     ```python
     def upgrade():
         with op.get_context().autocommit_block():
@@ -728,8 +729,8 @@ def unbatched_backfill(step: Step) -> Iterator[Hit]:
     change = step.change
     if change.kind not in (ChangeKind.UPDATE, ChangeKind.DELETE) or not step.existing_table:
         return
-    if change.kind is ChangeKind.DELETE and not change.has_where:
-        return  # EC108
+    if change.batched or (change.kind is ChangeKind.DELETE and not change.has_where):
+        return  # op.ec_backfill; EC108
     if step.on_version_table():
         return
     verb = "updates" if change.kind is ChangeKind.UPDATE else "deletes from"
