@@ -341,6 +341,14 @@ def completion_candidates(settings: Settings) -> list[RevisionInfo]:
     return candidates(history(settings))
 
 
+def autogenerate(settings: Settings, message: str) -> list[Path]:
+    """Compare the models with the database and write the expand and the contract revision."""
+    from expandcontract.alembic_ext.migrate import autogenerate as run
+
+    settings.require_project()
+    return run(settings, message)
+
+
 def revision(settings: Settings, message: str, phase: str, completes: str | None = None) -> Path:
     """Write a new empty revision on a phase branch; returns its path."""
     from expandcontract.alembic_ext.layout import new_revision

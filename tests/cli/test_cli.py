@@ -135,7 +135,7 @@ EXAMPLE_REVISIONS = [
 COMMAND_OPTIONS = {
     "init": ["--url"],
     "adopt": ["--merge"],
-    "revision": ["--message", "--phase", "--completes"],
+    "revision": ["--message", "--phase", "--completes", "--autogenerate", "--url"],
     "classify": ["--script-location", "--json"],
     "check": ["--script-location"],
     "upgrade": ["--phase", "--sql", "--url", "--force", "--reason", "--kubernetes-json"],
@@ -218,7 +218,7 @@ def test_missing_required_option_is_a_usage_error() -> None:
     result = run("revision", "-m", "x")
 
     assert result.exit_code == 2
-    assert "Missing option '--phase'" in result.stderr
+    assert result.stderr == "expandcontract: error: give --phase expand|contract (or --autogenerate)\n"
 
 
 def test_bad_phase_choice_is_a_usage_error() -> None:

@@ -99,3 +99,42 @@ def _user_frame(exc: BaseException, cfg: Config) -> str:
     """` at <file>:<line>` of the innermost frame in the project's script directory, if any."""
     frames = frames_in(exc, [Path(cfg.get_alembic_option("script_location") or ".")])
     return f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+
+
+def autogenerate(settings: Settings, message: str) -> list[Path]:
+    """`alembic revision --autogenerate` through the project's env.py, written as an expand and a
+    contract revision (see autogen_split); the files written (none when nothing changed)."""
+    from expandcontract.alembic_ext.autogen_split import phased_directives
+    from expandcontract.alembic_ext.project import open_project, reading_session
+
+    if not settings.alembic_configured:
+        raise ExpandContractError(
+            "revision --autogenerate runs the project's env.py and needs its alembic.ini; run where it is"
+        )
+    with reading_session(settings):
+        project = open_project(settings, for_writing=True)
+        folders = {}
+        for phase in ("expand", "contract"):
+            roots = project.history.roots_labelled(phase)
+            if len(roots) != 1:
+                raise ExpandContractError(
+                    f"the project has no `{phase}` branch root; run `expandcontract adopt` (or `init`) first"
+                )
+            folders[phase] = Path(roots[0].path).parent
+    cfg = alembic_config(settings)
+    prefix = settings.gate.registry_prefix if "sqlite" in (settings.database_url or "") else ""
+    process = phased_directives(folders["expand"], folders["contract"], settings.dialect, prefix)
+    try:
+        with _in_project_dir(settings), project_imports(settings):
+            written = command.revision(
+                cfg, message=message, autogenerate=True, process_revision_directives=process
+            )
+    except CommandError as exc:
+        raise ExpandContractError(f"alembic revision --autogenerate: {one_line(exc)}") from exc
+    except sa.exc.SQLAlchemyError as exc:
+        where = safe_url(settings.database_url) if settings.database_url else "the database"
+        raise DatabaseError(
+            f"alembic revision --autogenerate cannot compare with {where}: {one_line(exc)}"
+        ) from exc
+    scripts = written if isinstance(written, list) else [written] if written is not None else []
+    return [Path(s.path) for s in scripts if s is not None]

@@ -142,7 +142,6 @@ def adopt(inv: Invocation, merge: bool) -> None:
 @click.option(
     "--phase",
     type=click.Choice(["expand", "contract"]),
-    required=True,
     help="expand: runs before the code deploy; contract: after the rollout, behind the gate.",
 )
 @click.option(
@@ -150,14 +149,40 @@ def adopt(inv: Invocation, merge: bool) -> None:
     metavar="REV",
     help="For a contract revision: the expand revision it completes (becomes its depends_on).",
 )
+@click.option(
+    "--autogenerate",
+    is_flag=True,
+    help="Compare the models with the database (env.py's target_metadata) and write the expand "
+    "revision and the contract revision, each change as its zero-downtime recipe.",
+)
+@url_option
 @pass_invocation
-def revision(inv: Invocation, message: str, phase: str, completes: str | None) -> None:
+def revision(
+    inv: Invocation,
+    message: str,
+    phase: str | None,
+    completes: str | None,
+    autogenerate: bool,
+    url: str | None,
+) -> None:
     """Write a new revision at the head of the expand or contract branch, in that branch's folder.
 
     For a contract revision without --completes, the expand revisions it may complete are offered
-    at a prompt (or listed on stderr when there is no terminal).
+    at a prompt (or listed on stderr when there is no terminal). With --autogenerate, both halves
+    are written from the model changes (no --phase).
     """
-    settings = inv.settings()
+    if autogenerate:
+        if phase or completes:
+            raise UsageError("--autogenerate writes both phases: leave out --phase and --completes")
+        paths = api.autogenerate(inv.settings(url=url), message)
+        for path in paths:
+            click.echo(f"wrote {shown(path)}")
+        if not paths:
+            click.echo("no changes: the models match the database")
+        return
+    if phase is None:
+        raise UsageError("give --phase expand|contract (or --autogenerate)")
+    settings = inv.settings(url=url)
     if phase == "contract" and completes is None:
         completes = _offer_completion(settings)
     path = api.revision(settings, message, phase, completes)

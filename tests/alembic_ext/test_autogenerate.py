@@ -1,0 +1,130 @@
+"""`expandcontract revision --autogenerate`: one model change set written as an expand and a
+contract revision, each change as its recipe; the revisions classify, lint and run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from integration.pg_flow_support import Database, enter_example, run_cli
+
+NEW_MODELS = """
+
+class Coupon(Base):
+    __tablename__ = "coupons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), index=True)
+"""
+
+
+def change_models(project: Path) -> None:
+    """Release 1.4.0's models: a coupons table with an index, orders.note dropped, a NOT NULL
+    orders.priority without a default, and a nullable users.nickname."""
+    models = project / "shop" / "models.py"
+    text = models.read_text(encoding="utf-8")
+    text = text.replace(
+        "    note: Mapped[str | None] = mapped_column(sa.Text)  # since 1.1.0",
+        "    priority: Mapped[int] = mapped_column()",
+    )
+    text = text.replace(
+        "    name: Mapped[str] = mapped_column(sa.String(100))",
+        "    name: Mapped[str] = mapped_column(sa.String(100))\n"
+        "    nickname: Mapped[str | None] = mapped_column(sa.Text)",
+    )
+    models.write_text(text + NEW_MODELS, encoding="utf-8")
+
+
+@pytest.fixture
+def shop(example_project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    enter_example(monkeypatch, example_project)
+    return example_project
+
+
+def generate(project: Path, *url: str) -> tuple[str, str]:
+    """Run the autogenerate; (expand revision's source, contract revision's source)."""
+    result = run_cli("revision", "--autogenerate", "-m", "coupons and priority", *url)
+    assert result.exit_code == 0, result.output
+    written = [
+        project / line.removeprefix("wrote ")
+        for line in result.stdout.splitlines()
+        if line.startswith("wrote ")
+    ]
+    assert [p.parent.name for p in written] == ["expand", "contract"]
+    return written[0].read_text(encoding="utf-8"), written[1].read_text(encoding="utf-8")
+
+
+def upgrade_body(source: str) -> str:
+    return source.split("def upgrade() -> None:", 1)[1].split("def downgrade() -> None:", 1)[0]
+
+
+def test_autogenerate_writes_each_change_in_its_phase(shop: Path) -> None:
+    assert run_cli("upgrade", "--phase", "all", "--force", "--reason", "a new dev database").exit_code == 0
+    change_models(shop)
+
+    expand, contract = generate(shop)
+
+    up = upgrade_body(expand)
+    assert "op.create_table('coupons'" in up
+    assert "with op.get_context().autocommit_block():\n        op.create_index(op.f('ix_coupons_code')" in up
+    assert "postgresql_concurrently=True" in up
+    assert "# expandcontract: review: orders.priority is NOT NULL without a default" in up
+    assert "op.add_column('orders', sa.Column('priority', sa.Integer(), nullable=True))" in up
+    assert "op.add_column('users', sa.Column('nickname', sa.Text(), nullable=True))" in up
+    assert "drop_column" not in up and "expandcontract_" not in up  # nothing of the registry's tables
+    down = contract.split("def upgrade() -> None:", 1)[1]
+    assert "depends_on = '" in contract.split("def upgrade", 1)[0]
+    steps = [
+        "op.ec_add_not_null_check('orders', 'priority', name='ck_orders_priority_not_null')",
+        "op.ec_validate_constraint('orders', 'ck_orders_priority_not_null')",
+        "nullable=False)",
+        "op.drop_constraint('ck_orders_priority_not_null', 'orders', type_='check')",
+        "op.drop_column('orders', 'note')",
+    ]
+    positions = [down.index(step) for step in steps]
+    assert positions == sorted(positions)
+
+    assert run_cli("check").exit_code == 0  # on the right branches, the contract one depending on expand
+    lint = run_cli("lint", "--no-cache")
+    assert lint.exit_code == 0, lint.output  # no error: each change sits in its phase
+    assert "EC002" not in lint.stdout
+    assert run_cli("upgrade", "--phase", "expand").exit_code == 0
+
+
+def test_nothing_changed_writes_nothing(shop: Path) -> None:
+    assert run_cli("upgrade", "--phase", "all", "--force", "--reason", "a new dev database").exit_code == 0
+
+    result = run_cli("revision", "--autogenerate", "-m", "nothing")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == "no changes: the models match the database"
+
+
+def test_autogenerate_and_phase_do_not_go_together(shop: Path) -> None:
+    result = run_cli("revision", "--autogenerate", "--phase", "expand", "-m", "x")
+    assert result.exit_code == 2
+    assert "--autogenerate writes both phases" in result.stderr
+
+
+def test_the_generated_recipes_run_on_postgresql(shop: Path, pg_url: str) -> None:
+    url = ("--url", pg_url)
+    assert (
+        run_cli("upgrade", "--phase", "all", "--force", "--reason", "a new test database", *url).exit_code
+        == 0
+    )
+    change_models(shop)
+    generate(shop, *url)
+
+    expand = run_cli("upgrade", "--phase", "expand", *url)
+    assert expand.exit_code == 0, expand.output
+    db = Database(pg_url)
+    assert db.indexes("coupons") == {"ix_coupons_code": ["code"]}  # built CONCURRENTLY, outside a transaction
+    db.execute("UPDATE orders SET priority = 1")  # the backfill the review note asks for
+
+    contract = run_cli(
+        "upgrade", "--phase", "contract", "--force", "--reason", "no release runs in tests", *url
+    )
+    assert contract.exit_code == 0, contract.output
+    columns = db.columns("orders")
+    assert columns["priority"] is False  # NOT NULL now
+    assert "note" not in columns
