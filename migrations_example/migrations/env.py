@@ -5,7 +5,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from expandcontract.alembic_ext.envhook import before_migrations, database_url, version_table_options
+from expandcontract.alembic_ext.envhook import before_migrations, database_url, expandcontract_options
 
 config = context.config
 if config.config_file_name is not None:
@@ -23,7 +23,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
-        **version_table_options(config),
+        **expandcontract_options(config),  # version table, phased autogenerate
     )
     with context.begin_transaction():
         before_migrations(context)  # refuses contract revisions the gate blocks
@@ -40,7 +40,7 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             transaction_per_migration=True,
-            **version_table_options(config),
+            **expandcontract_options(config),  # version table, phased autogenerate
         )
         with context.begin_transaction():
             before_migrations(context)  # refuses contract revisions the gate blocks

@@ -128,3 +128,18 @@ def test_the_generated_recipes_run_on_postgresql(shop: Path, pg_url: str) -> Non
     columns = db.columns("orders")
     assert columns["priority"] is False  # NOT NULL now
     assert "note" not in columns
+
+
+def test_plain_alembic_autogenerate_splits_through_env_py(shop: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    assert run_cli("upgrade", "--phase", "all", "--force", "--reason", "a new dev database").exit_code == 0
+    change_models(shop)
+    config = Config(str(shop / "alembic.ini"))
+
+    written = command.revision(config, message="by plain alembic", autogenerate=True)
+
+    scripts = written if isinstance(written, list) else [written]
+    assert [Path(s.path).parent.name for s in scripts if s is not None] == ["expand", "contract"]
+    assert run_cli("check").exit_code == 0

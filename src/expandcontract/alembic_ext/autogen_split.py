@@ -237,6 +237,8 @@ def phased_directives(
         options = getattr(getattr(context, "config", None), "cmd_opts", None)
         if not directives or (options is not None and not getattr(options, "autogenerate", False)):
             return  # `alembic revision` without --autogenerate: an empty revision, as asked
+        if any(d.head in ("expand@head", "contract@head") for d in directives):
+            return  # split already (env.py's hook ran before expandcontract's own command)
         script = directives[0]
         if script.upgrade_ops is None or script.upgrade_ops.is_empty():
             directives[:] = []

@@ -67,6 +67,30 @@ def version_table_options(config: Config) -> dict[str, str | None]:
     return {"version_table": settings.version_table, "version_table_schema": settings.version_table_schema}
 
 
+def revision_directives(context: Any, revision: Any, directives: list[Any]) -> None:
+    """`process_revision_directives` for env.py: plain `alembic revision --autogenerate` writes the
+    expand revision and the contract revision (see docs/autogenerate.md). A project without both
+    branches gets Alembic's single revision."""
+    from expandcontract.alembic_ext.autogen_split import phased_directives
+
+    # Alembic hands the MigrationContext here, not the EnvironmentContext env.py holds
+    settings = _settings(context.config)
+    history = history_of(context.script)
+    roots = [history.roots_labelled(phase) for phase in ("expand", "contract")]
+    if any(len(found) != 1 for found in roots):
+        return
+    url = str(context.connection.engine.url) if context.connection is not None else ""
+    prefix = settings.gate.registry_prefix if url.startswith("sqlite") else ""
+    folders = [Path(found[0].path).parent for found in roots]
+    phased_directives(folders[0], folders[1], settings.dialect, prefix)(context, revision, directives)
+
+
+def expandcontract_options(config: Config) -> dict[str, Any]:
+    """Everything env.py passes to `context.configure()` for expandcontract: where the version
+    table is, and the phased autogenerate."""
+    return {**version_table_options(config), "process_revision_directives": revision_directives}
+
+
 def database_url(config: Config) -> str:
     """The URL to migrate, as every expandcontract command would pick it.
 
