@@ -341,12 +341,21 @@ def completion_candidates(settings: Settings) -> list[RevisionInfo]:
     return candidates(history(settings))
 
 
-def autogenerate(settings: Settings, message: str) -> list[Path]:
-    """Compare the models with the database and write the expand and the contract revision."""
+def autogenerate(settings: Settings, message: str, renames: tuple[str, ...] = ()) -> list[Path]:
+    """Compare the models with the database and write the expand and the contract revision;
+    `renames` are `table.old:new` hints (a model cannot say a column was renamed)."""
     from expandcontract.alembic_ext.migrate import autogenerate as run
+    from expandcontract.errors import UsageError
 
+    hints: dict[tuple[str, str], str] = {}
+    for hint in renames:
+        table, _, columns = hint.rpartition(".")
+        old, _, new = columns.partition(":")
+        if not table or not old or not new:
+            raise UsageError(f"--rename {hint!r}: give table.old_column:new_column")
+        hints[(table, new)] = old
     settings.require_project()
-    return run(settings, message)
+    return run(settings, message, hints)
 
 
 def revision(settings: Settings, message: str, phase: str, completes: str | None = None) -> Path:

@@ -143,3 +143,64 @@ def test_plain_alembic_autogenerate_splits_through_env_py(shop: Path) -> None:
     scripts = written if isinstance(written, list) else [written]
     assert [Path(s.path).parent.name for s in scripts if s is not None] == ["expand", "contract"]
     assert run_cli("check").exit_code == 0
+
+
+def rename_name_to_full_name(project: Path, hinted: bool) -> None:
+    models = project / "shop" / "models.py"
+    info = ', info={"renamed_from": "name"}' if hinted else ""
+    text = models.read_text(encoding="utf-8").replace(
+        "    name: Mapped[str] = mapped_column(sa.String(100))",
+        f"    full_name: Mapped[str] = mapped_column(sa.String(100){info})",
+    )
+    models.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("hinted", [True, False], ids=["info-hint", "cli-hint"])
+def test_a_rename_is_a_synced_new_column_then_a_drop(shop: Path, pg_url: str, hinted: bool) -> None:
+    url = ("--url", pg_url)
+    assert (
+        run_cli("upgrade", "--phase", "all", "--force", "--reason", "a new test database", *url).exit_code
+        == 0
+    )
+    db = Database(pg_url)
+    db.execute("INSERT INTO users (id, email_address, name) VALUES (1, 'a@x', 'Ada'), (2, 'b@x', 'Bob')")
+    rename_name_to_full_name(shop, hinted)
+    hint = () if hinted else ("--rename", "users.name:full_name")
+
+    result = run_cli("revision", "--autogenerate", "-m", "full name", *hint, *url)
+    assert result.exit_code == 0, result.output
+    expand, contract = (
+        (shop / line.removeprefix("wrote ")).read_text(encoding="utf-8")
+        for line in result.stdout.splitlines()
+        if line.startswith("wrote ")
+    )
+    up = upgrade_body(expand)
+    assert "op.add_column('users', sa.Column('full_name', sa.String(length=100), nullable=True))" in up
+    assert "op.ec_sync_columns('users', 'name', 'full_name')" in up
+    assert "op.ec_backfill('users', {'full_name': 'name'}, where='full_name IS NULL')" in up
+    assert "drop_column" not in up
+    down = upgrade_body(contract)
+    assert down.index("op.ec_drop_sync('users', 'name', 'full_name')") < down.index(
+        "op.drop_column('users', 'name')"
+    )
+    assert "op.ec_add_not_null_check('users', 'full_name'" in down
+
+    assert run_cli("upgrade", "--phase", "expand", *url).exit_code == 0  # the backfill runs inline
+    assert db.rows("SELECT id, name, full_name FROM users ORDER BY id") == [
+        (1, "Ada", "Ada"),
+        (2, "Bob", "Bob"),
+    ]
+    db.execute("INSERT INTO users (id, email_address, name) VALUES (3, 'c@x', 'Cy')")  # the old release
+    db.execute("INSERT INTO users (id, email_address, full_name) VALUES (4, 'd@x', 'Di')")  # the new one
+    assert db.rows("SELECT id, name, full_name FROM users WHERE id > 2 ORDER BY id") == [
+        (3, "Cy", "Cy"),
+        (4, "Di", "Di"),
+    ]
+
+    contract_run = run_cli(
+        "upgrade", "--phase", "contract", "--force", "--reason", "no release runs in tests", *url
+    )
+    assert contract_run.exit_code == 0, contract_run.output
+    columns = db.columns("users")
+    assert "name" not in columns and columns["full_name"] is False
+    assert db.rows("SELECT full_name FROM users ORDER BY id") == [("Ada",), ("Bob",), ("Cy",), ("Di",)]

@@ -135,7 +135,7 @@ EXAMPLE_REVISIONS = [
 COMMAND_OPTIONS = {
     "init": ["--url"],
     "adopt": ["--merge"],
-    "revision": ["--message", "--phase", "--completes", "--autogenerate", "--url"],
+    "revision": ["--message", "--phase", "--completes", "--autogenerate", "--rename", "--url"],
     "classify": ["--script-location", "--json"],
     "check": ["--script-location"],
     "upgrade": ["--phase", "--sql", "--url", "--force", "--reason", "--kubernetes-json"],

@@ -10,22 +10,32 @@ working (docs/autogenerate.md has the table):
 - NOT NULL (a new NOT NULL column without a default is added nullable in expand, with a review
   note to backfill it): contract runs a NOT VALID check, its validation, SET NOT NULL (no scan on
   PostgreSQL 12+), and drops the check; the running release may still write NULL before that;
+- renames (`info={"renamed_from": "old"}` or a `--rename` hint): expand adds the new column, keeps
+  both in step (`op.ec_sync_columns`) and backfills it (`op.ec_backfill`); contract drops the
+  trigger and the old column;
 - anything else (an in-place type change, a new unique constraint, ...) goes to expand as
   autogenerate wrote it, under an `# expandcontract: review` comment, where lint judges it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from alembic.autogenerate import renderers
 from alembic.autogenerate.render import render_op
 from alembic.operations import MigrateOperation, ops
 from alembic.util import rev_id
 
-from expandcontract.alembic_ext.operations import AddNotNullCheckOp, ValidateConstraintOp
+from expandcontract.alembic_ext.operations import (
+    AddNotNullCheckOp,
+    BackfillOp,
+    DropSyncOp,
+    SyncColumnsOp,
+    ValidateConstraintOp,
+)
 
 REVIEW = "# expandcontract: review"
 
@@ -79,7 +89,20 @@ def _render_validate(autogen_context: Any, op: ValidateConstraintOp) -> str:
     return f"op.ec_validate_constraint({op.table_name!r}, {op.constraint_name!r}{_kw(op.schema)})"
 
 
-ValidateConstraintOp.reverse = lambda self: NoteOp("nothing to undo for the validation")  # type: ignore[method-assign]
+@renderers.dispatch_for(SyncColumnsOp)
+def _render_sync(autogen_context: Any, op: SyncColumnsOp) -> str:
+    return f"op.ec_sync_columns({op.table_name!r}, {op.old_column!r}, {op.new_column!r}{_kw(op.schema)})"
+
+
+@renderers.dispatch_for(DropSyncOp)
+def _render_drop_sync(autogen_context: Any, op: DropSyncOp) -> str:
+    return f"op.ec_drop_sync({op.table_name!r}, {op.old_column!r}, {op.new_column!r}{_kw(op.schema)})"
+
+
+@renderers.dispatch_for(BackfillOp)
+def _render_backfill(autogen_context: Any, op: BackfillOp) -> str:
+    options = "".join(f", {key}={value!r}" for key, value in op.options.items())
+    return f"op.ec_backfill({op.table_name!r}, {op.set_!r}{options})"
 
 
 class _Split:
@@ -89,6 +112,38 @@ class _Split:
         self.dialect = dialect
         self.expand: list[MigrateOperation] = []
         self.contract: list[MigrateOperation] = []
+        # the project's dialect quotes the names written into SQL expressions
+        self.quote = sa.dialects.registry.load(dialect)().identifier_preparer.quote
+
+    def rename(self, add: ops.AddColumnOp, drop: ops.DropColumnOp) -> None:
+        """A rename as expand/contract: the new column kept in step with the old one by a trigger
+        and backfilled; the trigger and the old column dropped after the rollout."""
+        column, old = add.column, drop.column_name
+        table, schema = add.table_name, add.schema
+        required = not column.nullable and column.server_default is None
+        column.nullable = True  # the old release does not write it; the trigger fills it
+        self.expand += [
+            NoteOp(f"{table}.{old} renamed to {column.name}: a new column kept in step, then backfilled"),
+            add,
+            SyncColumnsOp(table, old, column.name, schema=schema),
+            BackfillOp(
+                table,
+                {column.name: self.quote(old)},
+                where=f"{self.quote(column.name)} IS NULL",
+                **({"schema": schema} if schema else {}),
+            ),
+        ]
+        self.contract += [DropSyncOp(table, old, column.name, schema=schema), drop]
+        if required:
+            alter = ops.AlterColumnOp(
+                table,
+                column.name,
+                schema=schema,
+                modify_nullable=False,
+                existing_nullable=True,
+                existing_type=column.type,
+            )
+            self.not_null(table, column.name, schema, alter)
 
     def concurrently(self, operation: ops.CreateIndexOp | ops.DropIndexOp) -> AutocommitBlockOp:
         if self.dialect == "postgresql":
@@ -203,8 +258,23 @@ class _Split:
             self.contract.append(ValidateConstraintOp(table, str(operation.constraint_name), schema=schema))
 
 
+Renames = Mapping[tuple[str, str], str]  # (table, new column) -> old column
+
+
+def _renamed(operation: ops.ModifyTableOps, hints: Renames) -> dict[str, ops.DropColumnOp]:
+    """New column name -> the drop of the column it renames, for the renames the models say
+    (`Column(..., info={"renamed_from": "old"})`) or `--rename table.old:new` hints."""
+    dropped = {o.column_name: o for o in operation.ops if isinstance(o, ops.DropColumnOp)}
+    out: dict[str, ops.DropColumnOp] = {}
+    for added in (o for o in operation.ops if isinstance(o, ops.AddColumnOp)):
+        old = added.column.info.get("renamed_from") or hints.get((operation.table_name, added.column.name))
+        if isinstance(old, str) and old in dropped:
+            out[added.column.name] = dropped[old]
+    return out
+
+
 def split_operations(
-    upgrade: ops.UpgradeOps, dialect: str, registry_prefix: str = ""
+    upgrade: ops.UpgradeOps, dialect: str, registry_prefix: str = "", renames: Renames | None = None
 ) -> tuple[list[MigrateOperation], list[MigrateOperation]]:
     """(expand operations, contract operations) for what autogenerate found."""
     expand: list[MigrateOperation] = []
@@ -214,8 +284,13 @@ def split_operations(
             continue
         if isinstance(operation, ops.ModifyTableOps):
             split = _Split(dialect)
+            renamed = _renamed(operation, renames or {})
+            handled = {id(drop) for drop in renamed.values()}
             for inner in operation.ops:
-                split.add(inner)
+                if isinstance(inner, ops.AddColumnOp) and inner.column.name in renamed:
+                    split.rename(inner, renamed[inner.column.name])
+                elif id(inner) not in handled:
+                    split.add(inner)
             for ops_list, target in ((split.expand, expand), (split.contract, contract)):
                 if ops_list:
                     target.append(ops.ModifyTableOps(operation.table_name, ops_list, schema=operation.schema))
@@ -228,7 +303,11 @@ def split_operations(
 
 
 def phased_directives(
-    expand_folder: Path, contract_folder: Path, dialect: str, registry_prefix: str = ""
+    expand_folder: Path,
+    contract_folder: Path,
+    dialect: str,
+    registry_prefix: str = "",
+    renames: Renames | None = None,
 ) -> Callable[[Any, Any, list[ops.MigrationScript]], None]:
     """A `process_revision_directives` that writes one autogenerated revision as an expand revision
     and a contract revision (which depends on it); nothing when autogenerate found nothing."""
@@ -243,7 +322,7 @@ def phased_directives(
         if script.upgrade_ops is None or script.upgrade_ops.is_empty():
             directives[:] = []
             return
-        expand, contract = split_operations(script.upgrade_ops, dialect, registry_prefix)
+        expand, contract = split_operations(script.upgrade_ops, dialect, registry_prefix, renames)
         if not expand and not contract:
             directives[:] = []
             return
@@ -300,6 +379,8 @@ def _reverse(operation: MigrateOperation) -> MigrateOperation:
         return ops.ModifyTableOps(
             operation.table_name, [_reverse(o) for o in reversed(operation.ops)], schema=operation.schema
         )
+    if isinstance(operation, ValidateConstraintOp | BackfillOp):
+        return NoteOp("")  # nothing to undo: a validation, values the old column still has
     try:
         return operation.reverse()
     except (ValueError, NotImplementedError, AttributeError):

@@ -101,7 +101,9 @@ def _user_frame(exc: BaseException, cfg: Config) -> str:
     return f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
 
 
-def autogenerate(settings: Settings, message: str) -> list[Path]:
+def autogenerate(
+    settings: Settings, message: str, renames: dict[tuple[str, str], str] | None = None
+) -> list[Path]:
     """`alembic revision --autogenerate` through the project's env.py, written as an expand and a
     contract revision (see autogen_split); the files written (none when nothing changed)."""
     from expandcontract.alembic_ext.autogen_split import phased_directives
@@ -123,7 +125,7 @@ def autogenerate(settings: Settings, message: str) -> list[Path]:
             folders[phase] = Path(roots[0].path).parent
     cfg = alembic_config(settings)
     prefix = settings.gate.registry_prefix if "sqlite" in (settings.database_url or "") else ""
-    process = phased_directives(folders["expand"], folders["contract"], settings.dialect, prefix)
+    process = phased_directives(folders["expand"], folders["contract"], settings.dialect, prefix, renames)
     try:
         with _in_project_dir(settings), project_imports(settings):
             written = command.revision(

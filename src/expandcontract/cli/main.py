@@ -155,6 +155,14 @@ def adopt(inv: Invocation, merge: bool) -> None:
     help="Compare the models with the database (env.py's target_metadata) and write the expand "
     "revision and the contract revision, each change as its zero-downtime recipe.",
 )
+@click.option(
+    "--rename",
+    "renames",
+    multiple=True,
+    metavar="TABLE.OLD:NEW",
+    help="With --autogenerate: this dropped and added column pair is a rename (or say "
+    'info={"renamed_from": "old"} on the new Column).',
+)
 @url_option
 @pass_invocation
 def revision(
@@ -163,6 +171,7 @@ def revision(
     phase: str | None,
     completes: str | None,
     autogenerate: bool,
+    renames: tuple[str, ...],
     url: str | None,
 ) -> None:
     """Write a new revision at the head of the expand or contract branch, in that branch's folder.
@@ -174,12 +183,14 @@ def revision(
     if autogenerate:
         if phase or completes:
             raise UsageError("--autogenerate writes both phases: leave out --phase and --completes")
-        paths = api.autogenerate(inv.settings(url=url), message)
+        paths = api.autogenerate(inv.settings(url=url), message, renames)
         for path in paths:
             click.echo(f"wrote {shown(path)}")
         if not paths:
             click.echo("no changes: the models match the database")
         return
+    if renames:
+        raise UsageError("--rename goes with --autogenerate")
     if phase is None:
         raise UsageError("give --phase expand|contract (or --autogenerate)")
     settings = inv.settings(url=url)
