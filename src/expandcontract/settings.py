@@ -82,6 +82,7 @@ class Settings:
     version_table: str = "alembic_version"
     version_table_schema: str | None = None
     lock_timeout: str | None = DEFAULT_LOCK_TIMEOUT  # what before_migrations() sets on PostgreSQL; None: off
+    lock_retries: int = 5  # times a revision that timed out waiting for a lock is run again
     cache_dir: Path | None = None  # where lint keeps captured revisions (default: .expandcontract_cache)
     lint: LintSettings = LintSettings()
     gate: GateSettings = GateSettings()
@@ -308,6 +309,10 @@ def _apply_table(settings: Settings, table: Mapping[str, Any], source: Path) -> 
             changes["cache_dir"] = _path(value, key, base, source)
         elif key == "lock-timeout":
             changes["lock_timeout"] = _lock_timeout(value, key, source)
+        elif key == "lock-retries":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+                raise ConfigError(f"{source}: `{key}` is {value!r}; give a whole number from 0 to 100")
+            changes["lock_retries"] = value
         elif key == "gate":
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{source}: `gate` must be a table ([tool.expandcontract.gate])")

@@ -19,6 +19,7 @@ from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
+from expandcontract.alembic_ext.lock_safe import install_retries, install_statement_timeouts
 from expandcontract.alembic_ext.project import as_str_tuple, history_of
 from expandcontract.errors import ExpandContractError
 from expandcontract.gate.hook import blocked_message, review_contract
@@ -130,18 +131,18 @@ def pending_revisions(script: ScriptDirectory, destination: str, current: tuple[
     return [step.revision.revision for step in steps if step.is_upgrade]
 
 
-def _set_lock_timeout(context: EnvironmentContext) -> None:
-    """`SET lock_timeout` for the run on PostgreSQL (also written to `--sql` output), so a statement
-    that waits behind a long transaction fails fast instead of queueing every query behind it."""
+def _lock_safety(context: EnvironmentContext, destination: Any) -> None:
+    """On PostgreSQL: each DDL statement waits for its lock at most `lock-timeout` (also in `--sql`
+    output), and online each revision that times out is retried `lock-retries` times."""
     migration = context.get_context()
-    timeout = _settings(context.config).lock_timeout
-    if timeout is None or migration.dialect.name != "postgresql":
+    settings = _settings(context.config)
+    if settings.lock_timeout is None or migration.dialect.name != "postgresql":
         return
-    statement = f"SET lock_timeout = '{timeout}'"  # a session setting: it outlives autocommit_block()
-    if context.is_offline_mode():
-        context.execute(statement)
-    elif migration.connection is not None:
-        migration.connection.exec_driver_sql(statement)
+    install_statement_timeouts(migration, settings.lock_timeout, settings.version_table)
+    if context.is_offline_mode() or not settings.lock_retries:
+        return
+    ordered, _ = _planned(context, destination)
+    install_retries(migration, [context.script.get_revision(r) for r in ordered], settings.lock_retries)
 
 
 def before_migrations(context: EnvironmentContext) -> None:
@@ -156,7 +157,7 @@ def before_migrations(context: EnvironmentContext) -> None:
         return
     if destination is None:
         return
-    _set_lock_timeout(context)
+    _lock_safety(context, destination)
     history = history_of(context.script)
     pending, current = _pending_contract(context, destination, history)
     if not pending:
@@ -185,16 +186,7 @@ def _pending_contract(
 ) -> tuple[list[RevisionInfo], tuple[str, ...]]:
     """(the contract revisions this run applies, in order, that expandcontract's own CLI did not
     already put to the gate; the heads the run starts from)."""
-    if context.is_offline_mode():
-        start = context.get_starting_revision_argument()
-        current: tuple[str, ...] = () if start in (None, "base") else as_str_tuple(start)
-    else:
-        current = tuple(context.get_context().get_current_heads())
-    target = destination if isinstance(destination, str) else tuple(destination)
-    try:
-        ordered = pending_revisions(context.script, target, current)  # type: ignore[arg-type]
-    except CommandError:
-        return [], current  # a downgrade, or a target Alembic itself will refuse with its own message
+    ordered, current = _planned(context, destination)
     reviewed = context.config.attributes.get(REVIEWED_KEY, set())
     pending = [
         history.by_id[r]
@@ -202,3 +194,17 @@ def _pending_contract(
         if history.by_id[r].declared_phase is DeclaredPhase.CONTRACT and r not in reviewed
     ]
     return pending, current
+
+
+def _planned(context: EnvironmentContext, destination: Any) -> tuple[list[str], tuple[str, ...]]:
+    """(the revisions this run applies, in order; the heads it starts from)."""
+    if context.is_offline_mode():
+        start = context.get_starting_revision_argument()
+        current: tuple[str, ...] = () if start in (None, "base") else as_str_tuple(start)
+    else:
+        current = tuple(context.get_context().get_current_heads())
+    target = destination if isinstance(destination, str) else tuple(destination)
+    try:
+        return pending_revisions(context.script, target, current), current  # type: ignore[arg-type]
+    except CommandError:
+        return [], current  # a downgrade, or a target Alembic itself will refuse with its own message
