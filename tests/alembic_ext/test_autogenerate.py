@@ -204,3 +204,52 @@ def test_a_rename_is_a_synced_new_column_then_a_drop(shop: Path, pg_url: str, hi
     columns = db.columns("users")
     assert "name" not in columns and columns["full_name"] is False
     assert db.rows("SELECT full_name FROM users ORDER BY id") == [("Ada",), ("Bob",), ("Cy",), ("Di",)]
+
+
+def test_a_new_unique_constraint_is_built_concurrently_then_attached(shop: Path, pg_url: str) -> None:
+    url = ("--url", pg_url)
+    assert (
+        run_cli("upgrade", "--phase", "all", "--force", "--reason", "a new test database", *url).exit_code
+        == 0
+    )
+    models = shop / "shop" / "models.py"
+    models.write_text(
+        models.read_text(encoding="utf-8").replace(
+            '    __tablename__ = "orders"\n',
+            '    __tablename__ = "orders"\n'
+            "    __table_args__ = (\n"
+            '        sa.UniqueConstraint("user_id", "created_at", name="uq_orders_user_time"),\n'
+            "    )\n",
+        ),
+        encoding="utf-8",
+    )
+
+    expand, _ = generate_expand_only(shop, *url)
+
+    up = upgrade_body(expand)
+    assert (
+        "with op.get_context().autocommit_block():\n"
+        "        op.create_index('uq_orders_user_time', 'orders', ['user_id', 'created_at'], unique=True, "
+        "postgresql_concurrently=True)"
+    ) in up
+    assert (
+        "op.execute('ALTER TABLE orders ADD CONSTRAINT uq_orders_user_time "
+        "UNIQUE USING INDEX uq_orders_user_time')" in up
+    )
+    assert run_cli("upgrade", "--phase", "expand", *url).exit_code == 0
+    constraints = Database(pg_url).rows(
+        "SELECT conname, contype FROM pg_constraint WHERE conrelid = 'orders'::regclass AND contype = 'u'"
+    )
+    assert constraints == [("uq_orders_user_time", "u")]
+
+
+def generate_expand_only(project: Path, *url: str) -> tuple[str, None]:
+    result = run_cli("revision", "--autogenerate", "-m", "unique", *url)
+    assert result.exit_code == 0, result.output
+    (written,) = [
+        project / line.removeprefix("wrote ")
+        for line in result.stdout.splitlines()
+        if line.startswith("wrote ")
+    ]
+    assert written.parent.name == "expand"
+    return written.read_text(encoding="utf-8"), None

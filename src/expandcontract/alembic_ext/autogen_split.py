@@ -4,7 +4,8 @@ working (docs/autogenerate.md has the table):
 
 - new tables, nullable columns, columns with a default, relaxed NOT NULLs, new defaults: expand;
 - new indexes: expand, `CONCURRENTLY` inside `autocommit_block()`; dropped indexes: contract, alike;
-- new foreign keys and checks (PostgreSQL): expand `NOT VALID`, validated in contract;
+- new foreign keys and checks (PostgreSQL): expand `NOT VALID`, validated in contract; new unique
+  constraints (PostgreSQL): expand, a unique index built `CONCURRENTLY`, then `USING INDEX`;
 - dropped tables, defaults and constraints: contract; dropped columns: contract, relaxed to
   nullable in expand when NOT NULL without a default (the new release's inserts leave them out);
 - NOT NULL (a new NOT NULL column without a default is added nullable in expand, with a review
@@ -183,6 +184,8 @@ class _Split:
                 self._alter_column(operation)
             case ops.CreateForeignKeyOp() | ops.CreateCheckConstraintOp() if self.dialect == "postgresql":
                 self._not_valid(operation)
+            case ops.CreateUniqueConstraintOp() if self.dialect == "postgresql" and operation.constraint_name:
+                self._unique(operation)
             case _:
                 self.review(
                     operation,
@@ -245,6 +248,19 @@ class _Split:
             self.contract.append(operation)
         else:
             self.expand.append(operation)
+
+    def _unique(self, operation: ops.CreateUniqueConstraintOp) -> None:
+        """A unique index built CONCURRENTLY, then the constraint on top of it (no scan, brief lock)."""
+        name, table, schema = str(operation.constraint_name), operation.table_name, operation.schema
+        index = ops.CreateIndexOp(name, table, list(operation.columns), schema=schema, unique=True)
+        qualified = f"{self.quote(schema)}.{self.quote(table)}" if schema else self.quote(table)
+        self.expand += [
+            self.concurrently(index),
+            ops.ExecuteSQLOp(
+                f"ALTER TABLE {qualified} ADD CONSTRAINT {self.quote(name)} "
+                f"UNIQUE USING INDEX {self.quote(name)}"
+            ),
+        ]
 
     def _not_valid(self, operation: ops.CreateForeignKeyOp | ops.CreateCheckConstraintOp) -> None:
         """Checked for new writes at once, the existing rows validated later without blocking."""
