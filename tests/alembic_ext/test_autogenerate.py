@@ -3,6 +3,7 @@ contract revision, each change as its recipe; the revisions classify, lint and r
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -253,3 +254,47 @@ def generate_expand_only(project: Path, *url: str) -> tuple[str, None]:
     ]
     assert written.parent.name == "expand"
     return written.read_text(encoding="utf-8"), None
+
+
+def test_a_rename_can_carry_a_type_change_with_its_conversions(shop: Path, pg_url: str) -> None:
+    url = ("--url", pg_url)
+    assert (
+        run_cli("upgrade", "--phase", "all", "--force", "--reason", "a new test database", *url).exit_code
+        == 0
+    )
+    db = Database(pg_url)
+    db.execute("INSERT INTO users (id, email_address, name) VALUES (1, 'a@x', 'Ada'), (2, 'b@x', 'Bob')")
+    db.execute("INSERT INTO orders (id, user_id, total) VALUES (10, 1, 12.50), (11, 2, 3.00)")
+    models = shop / "shop" / "models.py"
+    models.write_text(
+        models.read_text(encoding="utf-8").replace(
+            "    total: Mapped[Decimal] = mapped_column(sa.Numeric(10, 2))",
+            "    total_cents: Mapped[int] = mapped_column(\n"
+            '        info={"renamed_from": "total", "convert_using": "CAST(round({} * 100) AS integer)",\n'
+            '              "convert_back": "CAST({} AS numeric) / 100"}\n'
+            "    )",
+        ),
+        encoding="utf-8",
+    )
+
+    result = run_cli("revision", "--autogenerate", "-m", "cents", *url)
+    assert result.exit_code == 0, result.output
+    expand = next(
+        (shop / line.removeprefix("wrote ")).read_text(encoding="utf-8")
+        for line in result.stdout.splitlines()
+        if line.startswith("wrote ") and "/expand/" in line
+    )
+    up = upgrade_body(expand)
+    assert (
+        "op.ec_sync_columns('orders', 'total', 'total_cents', forward='CAST(round({} * 100) AS integer)', "
+        "backward='CAST({} AS numeric) / 100')"
+    ) in up
+    assert "op.ec_backfill('orders', {'total_cents': 'CAST(round(total * 100) AS integer)'}" in up
+
+    assert run_cli("upgrade", "--phase", "expand", *url).exit_code == 0
+    assert db.rows("SELECT id, total, total_cents FROM orders ORDER BY id") == [
+        (10, Decimal("12.50"), 1250),
+        (11, Decimal("3.00"), 300),
+    ]
+    db.execute("INSERT INTO orders (id, user_id, total_cents) VALUES (12, 1, 799)")  # the new release
+    assert db.rows("SELECT total FROM orders WHERE id = 12") == [(Decimal("7.99"),)]

@@ -92,7 +92,13 @@ def _render_validate(autogen_context: Any, op: ValidateConstraintOp) -> str:
 
 @renderers.dispatch_for(SyncColumnsOp)
 def _render_sync(autogen_context: Any, op: SyncColumnsOp) -> str:
-    return f"op.ec_sync_columns({op.table_name!r}, {op.old_column!r}, {op.new_column!r}{_kw(op.schema)})"
+    conversions = "".join(
+        f", {name}={value!r}"
+        for name, value in (("forward", op.forward), ("backward", op.backward))
+        if value != "{}"
+    )
+    columns = f"{op.table_name!r}, {op.old_column!r}, {op.new_column!r}"
+    return f"op.ec_sync_columns({columns}{_kw(op.schema)}{conversions})"
 
 
 @renderers.dispatch_for(DropSyncOp)
@@ -123,13 +129,17 @@ class _Split:
         table, schema = add.table_name, add.schema
         required = not column.nullable and column.server_default is None
         column.nullable = True  # the old release does not write it; the trigger fills it
+        # a type change rides along: info={"convert_using": "CAST({} AS ...)", "convert_back": ...}
+        forward = str(column.info.get("convert_using", "{}"))
+        backward = str(column.info.get("convert_back", "{}"))
+        changes = "renamed and converted" if forward != "{}" else "renamed"
         self.expand += [
-            NoteOp(f"{table}.{old} renamed to {column.name}: a new column kept in step, then backfilled"),
+            NoteOp(f"{table}.{old} {changes} to {column.name}: a new column kept in step, then backfilled"),
             add,
-            SyncColumnsOp(table, old, column.name, schema=schema),
+            SyncColumnsOp(table, old, column.name, schema=schema, forward=forward, backward=backward),
             BackfillOp(
                 table,
-                {column.name: self.quote(old)},
+                {column.name: forward.replace("{}", self.quote(old))},
                 where=f"{self.quote(column.name)} IS NULL",
                 **({"schema": schema} if schema else {}),
             ),
