@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -11,7 +11,7 @@ from expandcontract.capture_cache import CaptureCache
 from expandcontract.checks import Violation, check_layout
 from expandcontract.classify import classify_revision
 from expandcontract.errors import ContractBlocked, LayoutError
-from expandcontract.gate.hook import blocked_message
+from expandcontract.gate.hook import blocked_message, judge
 from expandcontract.history import History
 from expandcontract.lint import LintResult
 from expandcontract.model import (
@@ -171,7 +171,6 @@ def _upgrade(
     force_reason: str | None,
     kubernetes_document: Mapping[str, Any] | None,
 ) -> UpgradeResult:
-    from expandcontract.alembic_ext.capture import backfills_before, capture_only
     from expandcontract.alembic_ext.migrate import current_heads, planned, run_upgrade
     from expandcontract.alembic_ext.project import open_project, reading_session
     from expandcontract.db_messages import safe_url
@@ -197,9 +196,9 @@ def _upgrade(
         in_database = current_heads(settings) if sql and contract and settings.database_url else before
         done = graph.ancestors(in_database)
         judged = [r for r in contract if r not in done]
-        captured = capture_only(project, judged) if judged else []
-        waits = backfills_before(project, judged, done) if judged else {}
-    verdicts = _judge(settings, graph, captured, kubernetes_document, not in_database, waits)
+        verdicts = (
+            list(judge(settings, project, judged, done, kubernetes_document).verdicts) if judged else []
+        )
     for verdict in verdicts:
         if on_verdict is not None:
             on_verdict(verdict)
@@ -235,28 +234,6 @@ def _upgrade(
     after = current_heads(settings)
     newly = graph.ancestors(after) - graph.ancestors(before)
     return replace(result, applied=tuple(graph.ordered(newly)))
-
-
-def _judge(
-    settings: Settings,
-    graph: History,
-    captured: list[CapturedRevision],
-    kubernetes_document: Mapping[str, Any] | None,
-    fresh_database: bool,
-    backfills: Mapping[str, Sequence[tuple[str, str]]],
-) -> list[Verdict]:
-    if not captured:
-        return []
-    from expandcontract.gate.service import database, evaluate
-
-    if not settings.database_url:
-        raise ContractBlocked(
-            "the contract gate reads its evidence from the database: give --url (or "
-            "EXPANDCONTRACT_DATABASE_URL) even with --sql"
-        )
-    with database(settings) as engine:
-        report = evaluate(settings, graph, captured, engine, kubernetes_document, fresh_database, backfills)
-        return list(report.verdicts)
 
 
 def _audit(settings: Settings, verdicts: list[Verdict], force_reason: str | None) -> None:
@@ -410,18 +387,12 @@ def registry_init(settings: Settings) -> str:
 
 
 def _write_registry(registry: Registry, then: Callable[[], object]) -> None:
-    import sqlalchemy as sa
+    """Create what is missing of the registry, then write to it; driver errors are one line."""
+    from expandcontract.db_messages import database_errors
 
-    from expandcontract.db_messages import one_line, safe_url
-    from expandcontract.errors import DatabaseError
-
-    try:
+    with database_errors(str(registry.engine.url), "write the gate's registry"):
         registry.ensure()
         then()
-    except sa.exc.SQLAlchemyError as exc:
-        raise DatabaseError(
-            f"cannot write the gate's registry at {safe_url(str(registry.engine.url))}: {one_line(exc)}"
-        ) from exc
 
 
 def retire_release(settings: Settings, release: str, reason: str, app: str = "") -> None:
@@ -438,11 +409,9 @@ def retire_release(settings: Settings, release: str, reason: str, app: str = "")
 
 def gate_check(settings: Settings, kubernetes_document: Mapping[str, Any] | None = None) -> GateReport:
     """The gate's verdict on every pending contract revision, in the order they would run."""
-    from expandcontract.alembic_ext.capture import backfills_before, capture_only
     from expandcontract.alembic_ext.migrate import current_heads, planned
     from expandcontract.alembic_ext.project import open_project, reading_session
     from expandcontract.db_messages import safe_url
-    from expandcontract.gate.service import database, evaluate
 
     settings.require_project()
     before = current_heads(settings)
@@ -454,45 +423,35 @@ def gate_check(settings: Settings, kubernetes_document: Mapping[str, Any] | None
         if graph.roots_labelled("contract"):
             order = planned(project, "contract@head", before)
             contract = [r for r in order if graph.by_id[r].declared_phase is DeclaredPhase.CONTRACT]
-        captured = capture_only(project, contract) if contract else []
-        waits = backfills_before(project, contract, graph.ancestors(before)) if contract else {}
-    with database(settings) as engine:
-        return evaluate(settings, graph, captured, engine, kubernetes_document, not before, waits)
+        return judge(settings, project, contract, graph.ancestors(before), kubernetes_document)
 
 
 def can_deploy(
     settings: Settings, release: str, app: str = "", manifest: Manifest | None = None
 ) -> list[str]:
     """What `release` needs that the database no longer has (empty: it can be deployed)."""
-    import sqlalchemy as sa
-
-    from expandcontract.db_messages import one_line, safe_url
-    from expandcontract.errors import DatabaseError, UsageError
+    from expandcontract.db_messages import database_errors
+    from expandcontract.errors import UsageError
     from expandcontract.gate.compat import incompatibilities
     from expandcontract.gate.decision import manifest_lookup
     from expandcontract.gate.service import database, registry_of
 
-    with database(settings) as engine:
-        try:
-            if manifest is None:
-                registry = registry_of(settings, engine)
-                known = {}
-                if registry.exists():
-                    with registry.snapshot() as conn:
-                        known = {(r.app, r.release): r.manifest for r in registry.releases(conn)}
-                found = manifest_lookup(known)(app, release)
-                if not found:
-                    raise UsageError(
-                        f"the registry has no manifest for release {release}: publish one "
-                        "(expandcontract manifest publish) or pass --manifest FILE"
-                    )
-                manifests = list(found)
-            else:
-                manifests = [manifest]
-            with engine.connect() as conn:
-                return sorted({line for m in manifests for line in incompatibilities(m, conn)})
-        except sa.exc.SQLAlchemyError as exc:
-            raise DatabaseError(f"cannot read {safe_url(str(engine.url))}: {one_line(exc)}") from exc
+    with database(settings) as engine, database_errors(settings.require_url(), "read"):
+        manifests = [manifest] if manifest is not None else []
+        if manifest is None:
+            registry = registry_of(settings, engine)
+            known = {}
+            if registry.exists():
+                with registry.snapshot() as conn:
+                    known = {(r.app, r.release): r.manifest for r in registry.releases(conn)}
+            manifests = list(manifest_lookup(known)(app, release))
+            if not manifests:
+                raise UsageError(
+                    f"the registry has no manifest for release {release}: publish one "
+                    "(expandcontract manifest publish) or pass --manifest FILE"
+                )
+        with engine.connect() as conn:
+            return sorted({line for m in manifests for line in incompatibilities(m, conn)})
 
 
 def audit_log(settings: Settings, limit: int = 20) -> list[dict[str, Any]]:

@@ -346,10 +346,9 @@ def state_from_row(row: sa.RowMapping) -> BackfillState:
 
 
 def all_states(registry: Registry) -> list[BackfillState]:
-    if not registry.exists():
-        return []
-    registry.ensure()  # an older registry may lack the backfills table
     t = registry.tables.backfills
+    if not registry.exists(table=t):  # no registry yet, or one from before backfills
+        return []
     with registry.engine.connect() as conn:
         return [
             state_from_row(r)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -215,9 +215,13 @@ class Registry:
             columns += [c for c in table.columns if c.name not in present and c.nullable]
         return tables, columns
 
-    def exists(self) -> bool:
-        with self.engine.connect() as conn:
-            return sa.inspect(conn).has_table(self.tables.processes.name, schema=self.tables.schema)
+    def exists(self, conn: Connection | None = None, table: sa.Table | None = None) -> bool:
+        """Whether the registry (or one of its tables, which an older version may lack) is there."""
+        name = (table if table is not None else self.tables.processes).name
+        if conn is None:
+            with self.engine.connect() as own:
+                return sa.inspect(own).has_table(name, schema=self.tables.schema)
+        return sa.inspect(conn).has_table(name, schema=self.tables.schema)
 
     # --- writes ---------------------------------------------------------------------------------
 
@@ -441,7 +445,3 @@ class Registry:
                 conn.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
             yield conn
             conn.rollback()
-
-
-def describe_processes(processes: Sequence[Process]) -> str:
-    return ", ".join(p.describe() for p in processes)

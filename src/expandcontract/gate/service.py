@@ -7,13 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from expandcontract.db_messages import one_line, safe_url
+from expandcontract.db_messages import database_errors, one_line, safe_url
 from expandcontract.errors import DatabaseError, UsageError
 from expandcontract.gate.decision import PendingContract, Verdict, decide, manifest_lookup
 from expandcontract.gate.evidence import SourceReport
@@ -83,18 +82,13 @@ def gather(
     gate = settings.gate
     registry = registry_of(settings, engine)
     reports: list[SourceReport] = []
-    try:
-        with registry.snapshot() as conn:
-            exists = _has_registry(conn, registry)
-            now = registry.now(conn)
-            processes = registry.processes(conn) if exists else []
-            releases = registry.releases(conn) if exists else []
-            attestations = registry.attestations(conn) if exists else []
-            backfills = _backfill_progress(conn, registry) if exists else {}
-    except sa.exc.SQLAlchemyError as exc:
-        raise DatabaseError(
-            f"cannot read the gate's registry at {safe_url(str(engine.url))}: {one_line(exc)}"
-        ) from exc
+    with database_errors(str(engine.url), "read the gate's registry"), registry.snapshot() as conn:
+        exists = registry.exists(conn)
+        now = registry.now(conn)
+        processes = registry.processes(conn) if exists else []
+        releases = registry.releases(conn) if exists else []
+        attestations = registry.attestations(conn) if exists else []
+        backfills = _backfill_progress(conn, registry) if exists else {}
     for source in gate.sources:
         try:
             if source == "registry":
@@ -124,15 +118,11 @@ def gather(
 
 def _backfill_progress(conn: Connection, registry: Registry) -> dict[str, tuple[str, int]]:
     t = registry.tables.backfills
-    if not sa.inspect(conn).has_table(t.name, schema=registry.tables.schema):
+    if not registry.exists(conn, t):
         return {}  # a registry from before backfills
     return {
         r.name: (r.status, r.rows_done) for r in conn.execute(sa.select(t.c.name, t.c.status, t.c.rows_done))
     }
-
-
-def _has_registry(conn: Connection, registry: Registry) -> bool:
-    return sa.inspect(conn).has_table(registry.tables.processes.name, schema=registry.tables.schema)
 
 
 def pending_contracts(
@@ -200,12 +190,8 @@ def evaluate(
         pending, evidence.reports, manifest_lookup(evidence.manifests), order, evidence.backfills
     )
     return GateReport(
-        safe_url(str(engine.url.render_as_string(hide_password=False))),
+        engine.url.render_as_string(hide_password=True),
         tuple(pending),
         tuple(verdicts),
         evidence,
     )
-
-
-def revision_paths(captured: Sequence[CapturedRevision]) -> dict[str, Path]:
-    return {c.info.revision: Path(c.info.path) for c in captured}
