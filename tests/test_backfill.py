@@ -185,6 +185,8 @@ def test_what_it_cannot_walk_is_a_one_line_error(engine: sa.Engine) -> None:
         conn.execute(sa.text("CREATE TABLE pairs (a INTEGER, b INTEGER, v TEXT, PRIMARY KEY (a, b))"))
     with pytest.raises(UsageError, match="the primary key has 2 columns; pass key="):
         Backfiller(engine, Registry(engine), BackfillSpec(table="pairs", set=(("v", "'x'"),)))
+    with pytest.raises(UsageError, match="no column 'nickname' to fill"):
+        Backfiller(engine, Registry(engine), BackfillSpec(table="users", set=(("nickname", "email"),)))
     with pytest.raises(UsageError, match="table nowhere does not exist"):
         Backfiller(engine, Registry(engine), BackfillSpec(table="nowhere", set=(("v", "'x'"),)))
 

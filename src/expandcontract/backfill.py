@@ -168,19 +168,16 @@ class Backfiller:
             raise UsageError(f"ec_backfill: table {where} does not exist; check its name and schema")
         self.table = sa.Table(spec.table, sa.MetaData(), schema=spec.schema, autoload_with=engine)
         self.key = self._key()
-        preparer = engine.dialect.identifier_preparer
-        self._table_sql = preparer.format_table(self.table)
-        self._key_sql = preparer.quote(self.key.name)
-        assignments = ", ".join(f"{preparer.quote(column)} = {expression}" for column, expression in spec.set)
-        condition = f" AND ({spec.where})" if spec.where else ""
-        self._update = sa.text(
-            f"UPDATE {self._table_sql} SET {assignments} "
-            f"WHERE {self._key_sql} > :after AND {self._key_sql} <= :upto{condition}"
-        )
-        self._update_first = sa.text(
-            f"UPDATE {self._table_sql} SET {assignments} "
-            f"WHERE {self._key_sql} >= :after AND {self._key_sql} <= :upto{condition}"
-        )
+        missing = [column for column, _ in spec.set if column not in self.table.c]
+        if missing:
+            raise UsageError(
+                f"ec_backfill on {spec.table}: no column {', '.join(map(repr, missing))} to fill"
+            )
+        # the expressions are the user's SQL over the row; the rest is quoted by SQLAlchemy
+        self._assignments: dict[sa.Column[Any], sa.ColumnElement[Any]] = {
+            self.table.c[column]: sa.literal_column(expression) for column, expression in spec.set
+        }
+        self._condition = sa.text(spec.where) if spec.where else sa.true()
 
     def _key(self) -> sa.Column[Any]:
         if self.spec.key:
@@ -284,9 +281,10 @@ class Backfiller:
                 return state, True
             first = state.last_key is None
             after = state.lower_key if first else state.last_key
+            from_cursor = self.key >= after if first else self.key > after
             keys = (
                 sa.select(self.key)
-                .where(self.key >= after if first else self.key > after, self.key <= state.upper_key)
+                .where(from_cursor, self.key <= state.upper_key)
                 .order_by(self.key)
                 .limit(size)
                 .subquery()
@@ -302,7 +300,9 @@ class Backfiller:
                 state.status = "done"
                 return state, True
             changed = conn.execute(
-                self._update_first if first else self._update, {"after": after, "upto": upto}
+                sa.update(self.table)
+                .where(from_cursor, self.key <= upto, self._condition)
+                .values(self._assignments)
             )
             conn.execute(
                 t.update()

@@ -102,11 +102,7 @@ def install_statement_timeouts(migration: MigrationContext, timeout: str, versio
 
 
 def _lock_timed_out(exc: BaseException) -> bool:
-    orig = getattr(exc, "orig", None)
-    return (
-        getattr(orig, "sqlstate", None) == LOCK_NOT_AVAILABLE
-        or getattr(getattr(orig, "diag", None), "sqlstate", None) == LOCK_NOT_AVAILABLE
-    )
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) == LOCK_NOT_AVAILABLE
 
 
 def _retrying(
