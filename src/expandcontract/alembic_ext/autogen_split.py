@@ -21,6 +21,7 @@ working (docs/autogenerate.md has the table):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,13 @@ def _render_backfill(autogen_context: Any, op: BackfillOp) -> str:
     return f"op.ec_backfill({op.table_name!r}, {op.set_!r}{options})"
 
 
+@cache
+def _quoter(dialect: str) -> Callable[[str], str]:
+    """The project's dialect quotes the names written into SQL expressions (one dialect per run)."""
+    quote: Callable[[str], str] = sa.dialects.registry.load(dialect)().identifier_preparer.quote
+    return quote
+
+
 class _Split:
     """Sorts one table's (or the top level's) operations into expand and contract."""
 
@@ -119,8 +127,7 @@ class _Split:
         self.dialect = dialect
         self.expand: list[MigrateOperation] = []
         self.contract: list[MigrateOperation] = []
-        # the project's dialect quotes the names written into SQL expressions
-        self.quote = sa.dialects.registry.load(dialect)().identifier_preparer.quote
+        self.quote = _quoter(dialect)
 
     def rename(self, add: ops.AddColumnOp, drop: ops.DropColumnOp) -> None:
         """A rename as expand/contract: the new column kept in step with the old one by a trigger
