@@ -49,6 +49,7 @@ VERDICTS: dict[ChangeKind, tuple[dict[str, Any], Phase, frozenset[Hazard]]] = {
     K.DROP_COLUMN: ({}, Phase.CONTRACT, NONE),
     K.RENAME_COLUMN: ({}, Phase.RECIPE, NONE),
     K.ALTER_COLUMN_TYPE: ({"type": "BIGINT"}, Phase.RECIPE, REWRITE),
+    K.SWAP_COLUMN: ({"type": "BIGINT", "columns": ("qty__ec_new",)}, Phase.CONTRACT, NONE),
     K.SET_NOT_NULL: ({}, Phase.CONTRACT, LOCKING),
     K.DROP_NOT_NULL: ({}, Phase.EXPAND, NONE),
     K.SET_DEFAULT: ({"default": "0"}, Phase.EXPAND, NONE),

@@ -128,7 +128,12 @@ def _unphased(history: History, info: RevisionInfo) -> Violation:
 
 
 def _removed_columns(captured: CapturedRevision) -> set[tuple[str, str]]:
-    kinds = (ChangeKind.DROP_COLUMN, ChangeKind.RENAME_COLUMN, ChangeKind.ALTER_COLUMN_TYPE)
+    kinds = (
+        ChangeKind.DROP_COLUMN,
+        ChangeKind.RENAME_COLUMN,
+        ChangeKind.ALTER_COLUMN_TYPE,
+        ChangeKind.SWAP_COLUMN,
+    )
     return {
         (c.table.lower(), c.column.lower())
         for c in captured.changes

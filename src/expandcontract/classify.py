@@ -87,6 +87,7 @@ _VERDICTS: dict[ChangeKind, Callable[[Change, str], Verdict]] = {
     ChangeKind.DROP_COLUMN: _fixed(Phase.CONTRACT),
     ChangeKind.RENAME_COLUMN: _fixed(Phase.RECIPE),
     ChangeKind.ALTER_COLUMN_TYPE: _alter_type,
+    ChangeKind.SWAP_COLUMN: _fixed(Phase.CONTRACT),  # catalog only: a brief ACCESS EXCLUSIVE lock
     ChangeKind.SET_NOT_NULL: _fixed(Phase.CONTRACT, LOCKING),  # scans the table under ACCESS EXCLUSIVE
     ChangeKind.DROP_NOT_NULL: _fixed(Phase.EXPAND),
     ChangeKind.SET_DEFAULT: _fixed(Phase.EXPAND),

@@ -47,6 +47,9 @@ class ChangeKind(StrEnum):
     DROP_COLUMN = "drop-column"
     RENAME_COLUMN = "rename-column"
     ALTER_COLUMN_TYPE = "alter-column-type"
+    # a column replaced by another under its name in one step (drop, then rename the replacement to
+    # it); `columns` holds the replacement, `type` its type (op.ec_swap_columns)
+    SWAP_COLUMN = "swap-column"
     SET_NOT_NULL = "set-not-null"
     DROP_NOT_NULL = "drop-not-null"
     SET_DEFAULT = "set-default"

@@ -126,6 +126,10 @@ class SchemaReplay:
         elif kind is ChangeKind.RENAME_COLUMN and change.new_name:
             state = table.columns.pop(column, ColumnState())
             table.columns[change.new_name.lower()] = state
+        elif kind is ChangeKind.SWAP_COLUMN and change.columns:
+            state = table.columns.pop(change.columns[0].lower(), ColumnState())
+            state.type = change.type or state.type
+            table.columns[column] = state
         elif column and kind in _COLUMN_EDITS:
             state = table.columns.setdefault(column, ColumnState())
             _COLUMN_EDITS[kind](state, change)

@@ -255,17 +255,18 @@ def test_manifest_build_follows_its_schema(release_folder: Path) -> None:
         "audit.events": {
             "any_column": False,
             "columns": {
-                "id": {"nullable": False, "server_default": True},
-                "kind": {"nullable": False, "server_default": False},  # a client-side default
+                "id": {"nullable": False, "server_default": True, "type": "INTEGER"},
+                # a client-side default
+                "kind": {"nullable": False, "server_default": False, "type": "VARCHAR(20)"},
             },
         },
         "users": {
             "any_column": False,
             "columns": {
-                "created_at": {"nullable": False, "server_default": True},
-                "email_address": {"nullable": True, "server_default": False},
-                "id": {"nullable": False, "server_default": True},
-                "name": {"nullable": False, "server_default": False},
+                "created_at": {"nullable": False, "server_default": True, "type": "TIMESTAMP WITHOUT TIME ZONE"},
+                "email_address": {"nullable": True, "server_default": False, "type": "VARCHAR(255)"},
+                "id": {"nullable": False, "server_default": True, "type": "INTEGER"},
+                "name": {"nullable": False, "server_default": False, "type": "VARCHAR(100)"},
             },
         },
     }

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from alembic.autogenerate import renderers
@@ -34,10 +34,16 @@ from alembic.util import rev_id
 from expandcontract.alembic_ext.operations import (
     AddNotNullCheckOp,
     BackfillOp,
+    DropFillOp,
     DropSyncOp,
+    FillNullsOp,
+    SwapColumnsOp,
     SyncColumnsOp,
     ValidateConstraintOp,
+    generated_name,
 )
+from expandcontract.gate.manifest import type_name
+from expandcontract.sql import TypeChange, type_change
 
 REVIEW = "# expandcontract: review"
 
@@ -107,6 +113,25 @@ def _render_drop_sync(autogen_context: Any, op: DropSyncOp) -> str:
     return f"op.ec_drop_sync({op.table_name!r}, {op.old_column!r}, {op.new_column!r}{_kw(op.schema)})"
 
 
+@renderers.dispatch_for(FillNullsOp)
+def _render_fill(autogen_context: Any, op: FillNullsOp) -> str:
+    return f"op.ec_fill_nulls({op.table_name!r}, {op.column_name!r}, {op.value!r}{_kw(op.schema)})"
+
+
+@renderers.dispatch_for(DropFillOp)
+def _render_drop_fill(autogen_context: Any, op: DropFillOp) -> str:
+    return f"op.ec_drop_fill({op.table_name!r}, {op.column_name!r}{_kw(op.schema)})"
+
+
+@renderers.dispatch_for(SwapColumnsOp)
+def _render_swap(autogen_context: Any, op: SwapColumnsOp) -> str:
+    new_type = f", new_type={op.new_type!r}" if op.new_type else ""
+    return (
+        f"op.ec_swap_columns({op.table_name!r}, {op.column_name!r}, {op.replacement!r}"
+        f"{new_type}{_kw(op.schema)})"
+    )
+
+
 @renderers.dispatch_for(BackfillOp)
 def _render_backfill(autogen_context: Any, op: BackfillOp) -> str:
     options = "".join(f", {key}={value!r}" for key, value in op.options.items())
@@ -114,28 +139,73 @@ def _render_backfill(autogen_context: Any, op: BackfillOp) -> str:
 
 
 @cache
-def _quoter(dialect: str) -> Callable[[str], str]:
-    """The project's dialect quotes the names written into SQL expressions (one dialect per run)."""
-    quote: Callable[[str], str] = sa.dialects.registry.load(dialect)().identifier_preparer.quote
-    return quote
+def _dialect(name: str) -> sa.Dialect:
+    """The project's dialect: it quotes the names and renders the defaults written into SQL
+    expressions (one dialect per run)."""
+    dialect: sa.Dialect = sa.dialects.registry.load(name)()
+    return dialect
+
+
+def _default_sql(column: sa.Column[Any], dialect: sa.Dialect) -> str | None:
+    """The model's default for `column` as an SQL expression: its server default, or a constant
+    client-side default; None when there is none (or only a Python callable)."""
+    if column.server_default is not None and isinstance(column.server_default, sa.DefaultClause):
+        compiler = dialect.ddl_compiler(dialect, cast(Any, None))  # only its default rendering is used
+        rendered = compiler.get_column_default_string(column)
+        return str(rendered) if rendered is not None else None
+    default = column.default
+    if isinstance(default, sa.ColumnDefault) and default.is_scalar:
+        literal = sa.literal(default.arg, column.type)
+        return str(literal.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    return None
+
+
+Models = Mapping[str, sa.Table]  # "schema.table" or "table" -> the models' table
+
+
+def models_of(metadata: Any) -> dict[str, sa.Table]:
+    """The tables of `target_metadata` (one MetaData or a sequence of them)."""
+    found: dict[str, sa.Table] = {}
+    for each in metadata if isinstance(metadata, list | tuple) else [metadata]:
+        if isinstance(each, sa.MetaData):
+            found.update(each.tables)
+    return found
 
 
 class _Split:
     """Sorts one table's (or the top level's) operations into expand and contract."""
 
-    def __init__(self, dialect: str) -> None:
+    def __init__(
+        self,
+        dialect: str,
+        models: Models | None = None,
+        dropped_tables: frozenset[tuple[str | None, str]] = frozenset(),
+        dropped_columns: frozenset[str] = frozenset(),
+    ) -> None:
         self.dialect = dialect
         self.expand: list[MigrateOperation] = []
         self.contract: list[MigrateOperation] = []
-        self.quote = _quoter(dialect)
+        self.quote: Callable[[str], str] = _dialect(dialect).identifier_preparer.quote
+        self.models = models or {}
+        self.dropped_tables, self.dropped_columns = dropped_tables, dropped_columns
+
+    def model_column(self, table: str, column: str, schema: str | None) -> sa.Column[Any] | None:
+        model = self.models.get(f"{schema}.{table}" if schema else table)
+        return model.columns.get(column) if model is not None else None
+
+    def fill_value(self, operation: ops.AlterColumnOp) -> str | None:
+        """What NULLs of a column made NOT NULL become: the models' default, as SQL."""
+        column = self.model_column(operation.table_name, operation.column_name, operation.schema)
+        return _default_sql(column, _dialect(self.dialect)) if column is not None else None
 
     def rename(self, add: ops.AddColumnOp, drop: ops.DropColumnOp) -> None:
         """A rename as expand/contract: the new column kept in step with the old one by a trigger
         and backfilled; the trigger and the old column dropped after the rollout."""
         column, old = add.column, drop.column_name
         table, schema = add.table_name, add.schema
-        required = not column.nullable and column.server_default is None
+        required = not column.nullable
         column.nullable = True  # the old release does not write it; the trigger fills it
+        default, column.server_default = column.server_default, None  # see defaults_after_swap()
         # a type change rides along: info={"convert_using": "CAST({} AS ...)", "convert_back": ...}
         forward = str(column.info.get("convert_using", "{}"))
         backward = str(column.info.get("convert_back", "{}"))
@@ -152,41 +222,97 @@ class _Split:
             ),
         ]
         self.contract += [DropSyncOp(table, old, column.name, schema=schema), drop]
+        self.default_after_swap(table, column.name, schema, column.type, default)
         if required:
-            alter = ops.AlterColumnOp(
+            self.not_null(table, column.name, schema, _set_not_null(table, column.name, schema, column.type))
+
+    def default_after_swap(
+        self, table: str, column: str, schema: str | None, type_: Any, default: Any
+    ) -> None:
+        """The server default of a column that took an old one's place, set once the old one is
+        gone. Not before: the sync trigger tells who wrote a row by which column is NULL, and a
+        default would fill the new column on the old release's inserts, hiding their values."""
+        if default is None:
+            return
+        self.contract += [
+            NoteOp(f"# expandcontract: ignore[EC002] -- {column}'s default waits for the old column to go"),
+            ops.AlterColumnOp(
                 table,
-                column.name,
+                column,
                 schema=schema,
-                modify_nullable=False,
+                modify_server_default=default,
+                existing_type=type_,
                 existing_nullable=True,
-                existing_type=column.type,
-            )
-            self.not_null(table, column.name, schema, alter)
+            ),
+        ]
 
     def concurrently(self, operation: ops.CreateIndexOp | ops.DropIndexOp) -> AutocommitBlockOp:
         if self.dialect == "postgresql":
             operation.kw["postgresql_concurrently"] = True
         return AutocommitBlockOp([operation])
 
-    def not_null(self, table: str, column: str, schema: str | None, alter: ops.AlterColumnOp) -> None:
+    def not_null(
+        self,
+        table: str,
+        column: str,
+        schema: str | None,
+        alter: ops.AlterColumnOp,
+        fill: str | None = None,
+    ) -> None:
+        """NOT NULL without a long lock (PostgreSQL): a NOT VALID check, its validation in a
+        transaction of its own, SET NOT NULL (which trusts the check: no scan on 12+), the check
+        dropped. With a default to fill NULLs with, the check goes in expand behind a trigger that
+        fills the NULLs the running release still writes, and the backfill runs before the deploy;
+        without one, every step waits for the contract (a check in expand would refuse them)."""
+        if self.dialect != "postgresql":
+            self.contract.append(alter)
+            return
         check = AddNotNullCheckOp(table, column, schema=schema)
-        self.contract += [
-            # the check is the recipe's first step, after the rollout on purpose: lint would call it
-            # additive (EC002), so the note suppresses that, with the reason
-            NoteOp(
-                f"# expandcontract: ignore[EC002] -- {column} NOT NULL without a long lock: a NOT VALID "
-                "check, its validation, then SET NOT NULL skips the scan"
-            ),
-            check,
+        finish: list[MigrateOperation] = [
             ValidateConstraintOp(table, check.name, schema=schema),
             alter,
             ops.DropConstraintOp(check.name, table, type_="check", schema=schema),
         ]
+        if fill is None:
+            self.contract += [
+                # the check is the recipe's first step, after the rollout on purpose: lint would call
+                # it additive (EC002), so the note suppresses that, with the reason
+                NoteOp(
+                    f"# expandcontract: ignore[EC002] -- {column} NOT NULL without a long lock: a NOT "
+                    "VALID check, its validation, then SET NOT NULL skips the scan"
+                ),
+                check,
+                *finish,
+            ]
+            return
+        self.expand += [
+            NoteOp(
+                f"{table}.{column} becomes NOT NULL: NULLs written from now on are filled with "
+                f"{fill}, new rows are checked, existing ones backfilled"
+            ),
+            FillNullsOp(table, column, fill, schema=schema),
+            check,
+            BackfillOp(
+                table,
+                {column: fill},
+                where=f"{self.quote(column)} IS NULL",
+                **({"schema": schema} if schema else {}),
+            ),
+        ]
+        self.contract += [*finish, DropFillOp(table, column, schema=schema)]
 
     def add(self, operation: MigrateOperation) -> None:
         match operation:
             case ops.CreateTableOp() | ops.CreateTableCommentOp():
                 self.expand.append(operation)
+            case ops.DropConstraintOp() if self._frees_a_drop(operation):
+                self.expand += [
+                    NoteOp(
+                        "# expandcontract: ignore[EC103] -- the new release no longer writes what this "
+                        "foreign key guards (a dropped column or table): its writes must not trip it"
+                    ),
+                    operation,
+                ]
             case ops.DropTableOp() | ops.DropConstraintOp():
                 self.contract.append(operation)
             case ops.CreateIndexOp():
@@ -209,6 +335,17 @@ class _Split:
                     "no zero-downtime recipe for this change: check what it does to the running release",
                 )
 
+    def _frees_a_drop(self, operation: ops.DropConstraintOp) -> bool:
+        """A foreign key on a column, or into a table, that this change drops: dropped before the
+        deploy, so the new release, which no longer maintains the column or the referenced rows,
+        is not refused by it."""
+        key = operation._reverse
+        if operation.constraint_type != "foreignkey" or not isinstance(key, ops.CreateForeignKeyOp):
+            return False
+        into = (key.kw.get("referent_schema"), key.referent_table)
+        local = {str(c) for c in key.local_cols}
+        return into in self.dropped_tables or (bool(local) and local <= self.dropped_columns)
+
     def review(self, operation: MigrateOperation, why: str) -> None:
         self.expand += [NoteOp(f"{REVIEW}: {why}"), operation]
 
@@ -219,25 +356,18 @@ class _Split:
             return
         column.nullable = True  # added nullable: the running release does not write it yet
         table, schema = operation.table_name, operation.schema
-        self.expand += [
-            NoteOp(
-                f"{REVIEW}: {table}.{column.name} is NOT NULL without a default in the models; it is "
-                "added nullable here; backfill existing rows (op.ec_backfill) before the contract step"
-            ),
-            operation,
-        ]
+        fill = _default_sql(column, _dialect(self.dialect))
+        if fill is None or self.dialect != "postgresql":
+            self.expand.append(
+                NoteOp(
+                    f"{REVIEW}: {table}.{column.name} is NOT NULL without a default in the models; it "
+                    "is added nullable here; backfill existing rows (op.ec_backfill) before the "
+                    "contract step"
+                )
+            )
+        self.expand.append(operation)
         self.not_null(
-            table,
-            column.name,
-            schema,
-            ops.AlterColumnOp(
-                table,
-                column.name,
-                schema=schema,
-                modify_nullable=False,
-                existing_nullable=True,
-                existing_type=column.type,
-            ),
+            table, column.name, schema, _set_not_null(table, column.name, schema, column.type), fill
         )
 
     def _drop_column(self, operation: ops.DropColumnOp) -> None:
@@ -253,24 +383,122 @@ class _Split:
         self.contract.append(operation)
 
     def _alter_column(self, operation: ops.AlterColumnOp) -> None:
-        if operation.modify_type is not None or operation.modify_name is not None:
+        if operation.modify_type is not None and operation.modify_name is None:
+            problem = self._retype(operation)
+            if problem:
+                self.review(operation, f"an in-place type change breaks the running release; {problem}")
+        elif operation.modify_name is not None:
             self.review(
                 operation,
-                "an in-place type change or rename breaks the running release; add a new column, keep "
-                "both in step (op.ec_sync_columns), backfill (op.ec_backfill), drop the old one in contract",
+                "an in-place rename breaks the running release; add a new column, keep both in step "
+                "(op.ec_sync_columns), backfill (op.ec_backfill), drop the old one in contract",
             )
         elif operation.modify_nullable is False:
-            self.not_null(operation.table_name, operation.column_name, operation.schema, operation)
+            self._tighten(operation)
         elif operation.modify_server_default is None:  # Alembic: None drops it, False leaves it
             self.contract.append(operation)
         else:
             self.expand.append(operation)
 
+    def _retype(self, operation: ops.AlterColumnOp) -> str | None:
+        """A type change under the same name: a replacement column of the new type, kept in step and
+        backfilled, and its indexes built, before the deploy; after the rollout, swapped in under
+        the old name in one short transaction. None when written; else why it cannot be."""
+        table, name, schema = operation.table_name, operation.column_name, operation.schema
+        model = self.model_column(table, name, schema)
+        if self.dialect != "postgresql":
+            return "the swap recipe needs PostgreSQL; write the change by hand"
+        if model is None or operation.existing_type is None:
+            return "the models or the old type are not known here; write the swap by hand"
+        blocked = _swap_blockers(model)
+        if blocked:
+            return f"{name} {blocked}, which the swap recipe does not move; write it by hand"
+        dialect = _dialect(self.dialect)
+        old_sql = str(operation.existing_type.compile(dialect=dialect))
+        new_sql = str(model.type.compile(dialect=dialect))
+        if type_change(old_sql, new_sql) is TypeChange.SAFE:  # no rewrite, both releases accept it
+            self.expand.append(operation)
+            return None
+        forward = str(model.info.get("convert_using", f"CAST({{}} AS {new_sql})"))
+        backward = str(model.info.get("convert_back", f"CAST({{}} AS {old_sql})"))
+        replacement = generated_name(name, "_ec_new")
+        new_column = sa.Column(replacement, model.type.copy(), nullable=True)
+        indexes = [ix for ix in model.table.indexes if name in ix.columns]
+        self.expand += [
+            NoteOp(
+                f"{table}.{name} changes type from {old_sql} to {new_sql}: a new column of the new "
+                "type, kept in step and backfilled; the contract swaps it in under the old name. "
+                f"Until then both releases use {name} with its old type"
+            ),
+            ops.AddColumnOp(table, new_column, schema=schema),
+            SyncColumnsOp(table, name, replacement, schema=schema, forward=forward, backward=backward),
+            BackfillOp(
+                table,
+                {replacement: forward.replace("{}", self.quote(name))},
+                where=f"{self.quote(replacement)} IS NULL AND {self.quote(name)} IS NOT NULL",
+                **({"schema": schema} if schema else {}),
+            ),
+        ]
+        renames: list[MigrateOperation] = []
+        for index in indexes:
+            temporary = generated_name(str(index.name), "ec_new")
+            columns = [replacement if c.name == name else c.name for c in index.columns]
+            built = ops.CreateIndexOp(temporary, table, columns, schema=schema, unique=bool(index.unique))
+            self.expand.append(self.concurrently(built))
+            target = self.quote(str(index.name))
+            renames.append(
+                ops.ExecuteSQLOp(f"ALTER INDEX {self._qualified(temporary, schema)} RENAME TO {target}")
+            )
+        self.contract += [
+            DropSyncOp(table, name, replacement, schema=schema),
+            SwapColumnsOp(table, name, replacement, new_type=type_name(model.type), schema=schema),
+        ]
+        self.default_after_swap(table, name, schema, model.type, model.server_default)
+        if renames:
+            self.contract += [
+                NoteOp(
+                    "# expandcontract: ignore[EC203] -- the indexes built for the swapped-in column take "
+                    "the names of the ones dropped with the old column"
+                ),
+                *renames,
+            ]
+        if not model.nullable:
+            self.not_null(table, name, schema, _set_not_null(table, name, schema, model.type))
+        return None
+
+    def _qualified(self, name: str, schema: str | None) -> str:
+        return f"{self.quote(schema)}.{self.quote(name)}" if schema else self.quote(name)
+
+    def _tighten(self, operation: ops.AlterColumnOp) -> None:
+        """NOT NULL, with a new server default set before the deploy (the fill uses it)."""
+        table, column, schema = operation.table_name, operation.column_name, operation.schema
+        if operation.modify_server_default is None:  # the default dropped too: all after the rollout
+            self.contract.append(operation)
+            return
+        default = operation.modify_server_default
+        model = self.model_column(table, column, schema)
+        if default is False and not operation.existing_server_default and model is not None:
+            # autogenerate compares server defaults only when asked: the models' one, set to be sure
+            default = model.server_default if model.server_default is not None else False
+        if default is not False:
+            self.expand.append(
+                ops.AlterColumnOp(
+                    table,
+                    column,
+                    schema=schema,
+                    modify_server_default=default,
+                    existing_type=operation.existing_type,
+                    existing_nullable=True,
+                )
+            )
+            operation.modify_server_default = False
+        self.not_null(table, column, schema, operation, self.fill_value(operation))
+
     def _unique(self, operation: ops.CreateUniqueConstraintOp) -> None:
         """A unique index built CONCURRENTLY, then the constraint on top of it (no scan, brief lock)."""
         name, table, schema = str(operation.constraint_name), operation.table_name, operation.schema
         index = ops.CreateIndexOp(name, table, list(operation.columns), schema=schema, unique=True)
-        qualified = f"{self.quote(schema)}.{self.quote(table)}" if schema else self.quote(table)
+        qualified = self._qualified(table, schema)
         self.expand += [
             self.concurrently(index),
             ops.ExecuteSQLOp(
@@ -291,6 +519,41 @@ class _Split:
             self.contract.append(ValidateConstraintOp(table, str(operation.constraint_name), schema=schema))
 
 
+def _set_not_null(
+    table: str, column: str, schema: str | None, type_: sa.types.TypeEngine[Any]
+) -> ops.AlterColumnOp:
+    return ops.AlterColumnOp(
+        table, column, schema=schema, modify_nullable=False, existing_nullable=True, existing_type=type_
+    )
+
+
+def _swap_blockers(column: sa.Column[Any]) -> str | None:
+    """What ties `column` to other objects the swap would lose with the old column, if anything:
+    keys, constraints, and indexes that are not plain named column lists."""
+    table = column.table
+    if column.primary_key:
+        return "is in the primary key"
+    if column.foreign_keys or any(
+        fk.column is column for other in table.metadata.tables.values() for fk in other.foreign_keys
+    ):
+        return "is in a foreign key"
+    if column.computed is not None or column.identity is not None:
+        return "is generated"
+    for constraint in table.constraints:
+        if isinstance(constraint, sa.UniqueConstraint | sa.CheckConstraint) and (
+            column.name in constraint.columns or isinstance(constraint, sa.CheckConstraint)
+        ):
+            return f"is under the constraint {constraint.name or '(unnamed)'}"
+    for index in table.indexes:
+        if column.name in index.columns and (
+            index.name is None
+            or len(index.expressions) != len(index.columns)
+            or any(index.dialect_kwargs.values())
+        ):
+            return f"has the index {index.name or '(unnamed)'}, with expressions or options"
+    return None
+
+
 Renames = Mapping[tuple[str, str], str]  # (table, new column) -> old column
 
 
@@ -307,16 +570,25 @@ def _renamed(operation: ops.ModifyTableOps, hints: Renames) -> dict[str, ops.Dro
 
 
 def split_operations(
-    upgrade: ops.UpgradeOps, dialect: str, registry_prefix: str = "", renames: Renames | None = None
+    upgrade: ops.UpgradeOps,
+    dialect: str,
+    registry_prefix: str = "",
+    renames: Renames | None = None,
+    models: Models | None = None,
 ) -> tuple[list[MigrateOperation], list[MigrateOperation]]:
-    """(expand operations, contract operations) for what autogenerate found."""
+    """(expand operations, contract operations) for what autogenerate found; `models` (the
+    target metadata's tables) supply defaults and indexes that the operations do not carry."""
     expand: list[MigrateOperation] = []
     contract: list[MigrateOperation] = []
+    dropped_tables = frozenset(
+        (o.schema, o.table_name) for o in upgrade.ops if isinstance(o, ops.DropTableOp)
+    )
     for operation in upgrade.ops:
         if _ours(operation, registry_prefix):
             continue
         if isinstance(operation, ops.ModifyTableOps):
-            split = _Split(dialect)
+            dropped = frozenset(o.column_name for o in operation.ops if isinstance(o, ops.DropColumnOp))
+            split = _Split(dialect, models, dropped_tables, dropped)
             renamed = _renamed(operation, renames or {})
             handled = {id(drop) for drop in renamed.values()}
             for inner in operation.ops:
@@ -328,7 +600,7 @@ def split_operations(
                 if ops_list:
                     target.append(ops.ModifyTableOps(operation.table_name, ops_list, schema=operation.schema))
         else:
-            split = _Split(dialect)
+            split = _Split(dialect, models)
             split.add(operation)
             expand += split.expand
             contract += split.contract
@@ -355,7 +627,8 @@ def phased_directives(
         if script.upgrade_ops is None or script.upgrade_ops.is_empty():
             directives[:] = []
             return
-        expand, contract = split_operations(script.upgrade_ops, dialect, registry_prefix, renames)
+        models = models_of(getattr(context, "opts", {}).get("target_metadata"))
+        expand, contract = split_operations(script.upgrade_ops, dialect, registry_prefix, renames, models)
         if not expand and not contract:
             directives[:] = []
             return
@@ -412,7 +685,7 @@ def _reverse(operation: MigrateOperation) -> MigrateOperation:
         return ops.ModifyTableOps(
             operation.table_name, [_reverse(o) for o in reversed(operation.ops)], schema=operation.schema
         )
-    if isinstance(operation, ValidateConstraintOp | BackfillOp):
+    if isinstance(operation, ValidateConstraintOp | BackfillOp | DropFillOp):
         return NoteOp("")  # nothing to undo: a validation, values the old column still has
     try:
         return operation.reverse()

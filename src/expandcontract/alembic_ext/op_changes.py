@@ -18,7 +18,7 @@ from alembic.operations import ops
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.schema import Computed, DefaultClause, FetchedValue, Identity
 
-from expandcontract.alembic_ext.operations import BackfillOp
+from expandcontract.alembic_ext.operations import BackfillOp, SwapColumnsOp
 from expandcontract.alembic_ext.stubs import stand_in_name
 from expandcontract.model import Change, ChangeKind, ColumnSpec, ConstraintType, Location
 from expandcontract.sql import VIRTUAL_ON_18, changes_from_sql, check_proves_not_null, is_volatile_default
@@ -430,4 +430,20 @@ def _(operation: BackfillOp, ctx: OpContext) -> list[Change]:
             detail=f"batched backfill {spec.backfill_name}",
         )
         for c in found
+    ]
+
+
+@changes_of.register
+def _(operation: SwapColumnsOp, ctx: OpContext) -> list[Change]:
+    """One swap: the old column gone, the replacement (of `new_type`) under its name."""
+    return [
+        ctx.change(
+            ChangeKind.SWAP_COLUMN,
+            operation,
+            table=operation.table_name,
+            schema=operation.schema,
+            column=operation.column_name,
+            columns=(operation.replacement,),
+            type=operation.new_type,
+        )
     ]

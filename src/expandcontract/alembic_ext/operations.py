@@ -4,6 +4,9 @@
     op.ec_drop_sync("users", "email", "email_address")
     op.ec_add_not_null_check("users", "name")                # CHECK (name IS NOT NULL) NOT VALID
     op.ec_validate_constraint("users", "ck_users_name_not_null")   # in its own transaction
+    op.ec_fill_nulls("users", "name", "''")                   # NULL written as '' (a trigger)
+    op.ec_drop_fill("users", "name")
+    op.ec_swap_columns("orders", "amount", "amount__ec_new", new_type="BIGINT")  # drop + rename
 
 They are registered with Alembic's documented extension API (`Operations.register_operation`) when
 this module is imported: by the `alembic.plugins` entry point whenever Alembic loads, and by
@@ -220,7 +223,141 @@ def _drop_sync(operations: Operations, op: DropSyncOp) -> None:
         raise NotImplementedError(f"ec_drop_sync supports PostgreSQL and SQLite, not {dialect}")
 
 
+@Operations.register_operation("ec_swap_columns")
+class SwapColumnsOp(MigrateOperation):
+    """Put `replacement` in the place of `column`: drop `column`, rename `replacement` to its name,
+    in one transaction (catalog changes only: a brief ACCESS EXCLUSIVE lock, no rewrite). The
+    contract half of a type change under the same name; `new_type` (the replacement's type, as
+    `expandcontract.gate.manifest.type_name` spells it) tells the gate which releases expect it."""
+
+    def __init__(
+        self,
+        table_name: str,
+        column_name: str,
+        replacement: str,
+        *,
+        new_type: str | None = None,
+        schema: str | None = None,
+    ) -> None:
+        self.table_name, self.column_name, self.replacement = table_name, column_name, replacement
+        self.new_type, self.schema = new_type, schema
+
+    @classmethod
+    def ec_swap_columns(
+        cls,
+        operations: Operations,
+        table_name: str,
+        column_name: str,
+        replacement: str,
+        *,
+        new_type: str | None = None,
+        schema: str | None = None,
+    ) -> Any:
+        """Drop `column_name` and rename `replacement` to it."""
+        return operations.invoke(
+            cls(table_name, column_name, replacement, new_type=new_type, schema=schema)
+        )
+
+
+@Operations.implementation_for(SwapColumnsOp)
+def _swap_columns(operations: Operations, op: SwapColumnsOp) -> None:
+    table = _table(operations, op.table_name, op.schema)
+    column, replacement = _q(operations, op.column_name), _q(operations, op.replacement)
+    # emitted as this operation's own SQL (not two op.execute() calls): read back, it is one swap,
+    # not a drop the gate would hold against the release that expects the new column
+    for statement in (
+        f"ALTER TABLE {table} DROP COLUMN {column}",
+        f"ALTER TABLE {table} RENAME COLUMN {replacement} TO {column}",
+    ):
+        operations.migration_context.impl.execute(statement)
+
+
 # --- NOT NULL without a long lock ------------------------------------------------------------------
+
+
+@Operations.register_operation("ec_fill_nulls")
+class FillNullsOp(MigrateOperation):
+    """A trigger that writes `value` (an SQL expression, usually the column's new default) wherever a
+    row would be written with `column` NULL, on insert and on any update. It lets a release that
+    still writes NULL run while a `CHECK (column IS NOT NULL) NOT VALID` already guards new rows:
+    the trigger runs before the check. PostgreSQL only."""
+
+    def __init__(self, table_name: str, column_name: str, value: str, *, schema: str | None = None):
+        self.table_name, self.column_name, self.value, self.schema = table_name, column_name, value, schema
+
+    @classmethod
+    def ec_fill_nulls(
+        cls,
+        operations: Operations,
+        table_name: str,
+        column_name: str,
+        value: str,
+        *,
+        schema: str | None = None,
+    ) -> Any:
+        """Install the trigger that replaces NULL in `column_name` by `value` on every write."""
+        return operations.invoke(cls(table_name, column_name, value, schema=schema))
+
+    def reverse(self) -> DropFillOp:
+        return DropFillOp(self.table_name, self.column_name, schema=self.schema)
+
+    @property
+    def trigger_name(self) -> str:
+        return generated_name("ec_fill", self.table_name, self.column_name)
+
+
+@Operations.register_operation("ec_drop_fill")
+class DropFillOp(MigrateOperation):
+    """Remove what `ec_fill_nulls` installed, once no running release writes NULL."""
+
+    def __init__(self, table_name: str, column_name: str, *, schema: str | None = None) -> None:
+        self.table_name, self.column_name, self.schema = table_name, column_name, schema
+
+    @classmethod
+    def ec_drop_fill(
+        cls, operations: Operations, table_name: str, column_name: str, *, schema: str | None = None
+    ) -> Any:
+        """Drop the NULL-filling trigger (and its function)."""
+        return operations.invoke(cls(table_name, column_name, schema=schema))
+
+    def reverse(self) -> MigrateOperation:
+        return FillNullsOp(self.table_name, self.column_name, "NULL", schema=self.schema)
+
+    @property
+    def trigger_name(self) -> str:
+        return generated_name("ec_fill", self.table_name, self.column_name)
+
+
+def _needs_postgresql(operations: Operations, name: str) -> None:
+    dialect = _dialect(operations)
+    if dialect != "postgresql":
+        raise NotImplementedError(f"{name} needs PostgreSQL, not {dialect}")
+
+
+@Operations.implementation_for(FillNullsOp)
+def _fill_nulls(operations: Operations, op: FillNullsOp) -> None:
+    _needs_postgresql(operations, "ec_fill_nulls")
+    column = _q(operations, op.column_name)
+    function = _table(operations, op.trigger_name, op.schema)
+    table = _table(operations, op.table_name, op.schema)
+    _execute(
+        operations,
+        f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$ec_fill$\nBEGIN\n    NEW.{column} := {op.value};\n    RETURN NEW;\nEND\n$ec_fill$",
+    )
+    _execute(
+        operations,
+        f"CREATE TRIGGER {_q(operations, op.trigger_name)} BEFORE INSERT OR UPDATE ON {table} "
+        f"FOR EACH ROW WHEN (NEW.{column} IS NULL) EXECUTE FUNCTION {function}()",
+    )
+
+
+@Operations.implementation_for(DropFillOp)
+def _drop_fill(operations: Operations, op: DropFillOp) -> None:
+    _needs_postgresql(operations, "ec_drop_fill")
+    table = _table(operations, op.table_name, op.schema)
+    _execute(operations, f"DROP TRIGGER IF EXISTS {_q(operations, op.trigger_name)} ON {table}")
+    _execute(operations, f"DROP FUNCTION IF EXISTS {_table(operations, op.trigger_name, op.schema)}()")
 
 
 @Operations.register_operation("ec_add_not_null_check")

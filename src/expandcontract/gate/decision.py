@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from expandcontract.gate.evidence import Sighting, SourceReport
-from expandcontract.gate.manifest import Manifest
+from expandcontract.gate.manifest import Manifest, same_type
 from expandcontract.gate.release_order import ReleaseOrder
 from expandcontract.gate.removals import Removal, RemovalKind
 
@@ -98,7 +98,11 @@ def uses(manifest: Manifest, removal: Removal) -> str | None:
     assert removal.column is not None
     column = manifest.column(removal.table, removal.column, removal.schema)
     if kind is RemovalKind.COLUMN:
-        return f"maps {removal.target}" if column is not None else None
+        if column is None or (removal.new_type and same_type(column.type, removal.new_type)):
+            return None  # not mapped, or mapped with the type the swap brings in
+        if removal.new_type:
+            return f"maps {removal.target} as {column.type or 'a type its manifest does not record'}"
+        return f"maps {removal.target}"
     if kind is RemovalKind.WRITES:
         return f"writes {removal.target}" if column is not None and not column.server_default else None
     if kind is RemovalKind.NOT_NULL:

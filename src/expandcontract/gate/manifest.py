@@ -29,6 +29,7 @@ SCHEMA_VERSION = 1
 class ColumnUse:
     nullable: bool = True  # the release may write NULL (or omit the column on insert)
     server_default: bool = False  # the release leaves the value to the database on insert
+    type: str | None = None  # the column's type as the release's models declare it (type_name())
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class Manifest:
                     "any_column": use.any_column,
                     "columns": {
                         col: {"nullable": c.nullable, "server_default": c.server_default}
+                        | ({"type": c.type} if c.type else {})
                         for col, c in sorted(use.columns.items())
                     },
                 }
@@ -91,6 +93,20 @@ class Manifest:
         body = self.to_json()
         body.pop("built_at")
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def type_name(type_: sa.types.TypeEngine[Any]) -> str:
+    """A column type as PostgreSQL spells it (`BIGINT`, `TIMESTAMP WITH TIME ZONE`), the form
+    manifests record and `op.ec_swap_columns` names, so the gate can compare them."""
+    try:
+        text = str(type_.compile(dialect=sa.dialects.registry.load("postgresql")()))
+    except Exception:  # a type PostgreSQL cannot compile (another dialect's): its generic form
+        text = str(type_)
+    return " ".join(text.upper().split())
+
+
+def same_type(recorded: str | None, wanted: str) -> bool:
+    return recorded is not None and " ".join(recorded.upper().split()) == " ".join(wanted.upper().split())
 
 
 def _relies_on_server_default(column: sa.Column[Any]) -> bool:
@@ -112,7 +128,11 @@ def build_manifest(
     for table in metadata.sorted_tables:
         tables[table.fullname] = TableUse(
             columns={
-                c.name: ColumnUse(nullable=bool(c.nullable), server_default=_relies_on_server_default(c))
+                c.name: ColumnUse(
+                    nullable=bool(c.nullable),
+                    server_default=_relies_on_server_default(c),
+                    type=type_name(c.type),
+                )
                 for c in table.columns
             }
         )
@@ -169,6 +189,7 @@ def manifest_from_json(data: Any, where: str) -> Manifest:
                 str(col): ColumnUse(
                     nullable=bool(c.get("nullable", True)),
                     server_default=bool(c.get("server_default", False)),
+                    type=str(c["type"]) if isinstance(c.get("type"), str) else None,
                 )
                 for col, c in columns.items()
             },

@@ -28,6 +28,7 @@ class Removal:
     schema: str | None
     what: str  # "drops users.email"
     where: str  # path:line
+    new_type: str | None = None  # a column swapped for one of this type: releases expecting it are fine
 
     @property
     def target(self) -> str:
@@ -56,6 +57,8 @@ def _removal(change: Change) -> tuple[RemovalKind, str] | None:
         return RemovalKind.COLUMN, f"renames away (to {change.new_name})"
     if kind is ChangeKind.ALTER_COLUMN_TYPE:
         return RemovalKind.COLUMN, f"changes the type of (to {change.type or 'a new type'})"
+    if kind is ChangeKind.SWAP_COLUMN:
+        return RemovalKind.COLUMN, f"swaps in a new column (type {change.type or 'unknown'}) for"
     if kind is ChangeKind.SET_NOT_NULL:
         return RemovalKind.NOT_NULL, "sets NOT NULL on"
     if kind is ChangeKind.DROP_DEFAULT:
@@ -93,5 +96,7 @@ def removals_of(captured: CapturedRevision) -> tuple[list[Removal], list[str]]:
             continue
         column = change.column if kind not in (RemovalKind.TABLE, RemovalKind.SCHEMA) else None
         target = ".".join(p for p in (schema, table, column) if p)
-        removals.append(Removal(kind, table, column, schema, " ".join(f"{verb} {target}".split()), where))
+        new_type = change.type if change.kind is ChangeKind.SWAP_COLUMN else None
+        what = " ".join(f"{verb} {target}".split())
+        removals.append(Removal(kind, table, column, schema, what, where, new_type))
     return removals, untrusted

@@ -57,6 +57,12 @@ def drop_column(step: Step) -> Iterator[Hit]:
             f"drops column {change.target or 'a column'}, which the running release may still read or write",
             _contract_fix(f"stop using column {change.column} in the application"),
         )
+    elif change.kind is ChangeKind.SWAP_COLUMN and step.existing_table:
+        yield Hit(
+            f"replaces column {change.target} by {', '.join(change.columns)} (type {change.type}): the "
+            "running release still reads and writes the old column",
+            _contract_fix(f"deploy the release that expects {change.column} as {change.type}"),
+        )
 
 
 @change_rule("EC102", "drop-table", "a table dropped while the running release may still use it", gated=True)

@@ -34,6 +34,7 @@ _ACCESS_EXCLUSIVE_KINDS = frozenset(
         ChangeKind.DROP_COLUMN,
         ChangeKind.RENAME_COLUMN,
         ChangeKind.ALTER_COLUMN_TYPE,
+        ChangeKind.SWAP_COLUMN,
         ChangeKind.SET_NOT_NULL,
         ChangeKind.DROP_NOT_NULL,
         ChangeKind.SET_DEFAULT,
