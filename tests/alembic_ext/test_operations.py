@@ -189,3 +189,68 @@ def test_plain_alembic_finds_the_operations_through_its_plugin_entry_point(tmp_p
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "x"
+
+
+def test_the_fill_trigger_writes_the_value_where_a_row_would_hold_null(pg_url: str) -> None:
+    engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+    table = accounts(engine)
+    with engine.begin() as conn:
+        conn.execute(table.insert().values(id=1, **{OLD: None, NEW: "x"}))
+
+    run(engine, "ec_fill_nulls", TABLE, OLD, "'none'", schema=SCHEMA)
+    run(engine, "ec_add_not_null_check", TABLE, OLD, schema=SCHEMA)
+    with engine.begin() as conn:  # a release that writes NULL, or touches an unfilled row, still works
+        conn.execute(table.insert().values(id=2, **{OLD: None}))
+        conn.execute(table.update().where(table.c.id == 1).values(**{NEW: "y"}))
+    assert rows(engine, table) == [(1, "none", "y"), (2, "none", None)]
+
+    run(engine, "ec_drop_fill", TABLE, OLD, schema=SCHEMA)
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(table.insert().values(id=3, **{OLD: None}))  # the check alone now
+    engine.dispose()
+
+
+def test_a_swap_puts_the_replacement_under_the_old_name(engine: sa.Engine) -> None:
+    table = accounts(engine, new_type=sa.Integer())
+    with engine.begin() as conn:
+        conn.execute(table.insert().values(id=1, **{OLD: "7", NEW: 7}))
+
+    run(engine, "ec_swap_columns", TABLE, OLD, NEW, new_type="INTEGER", schema=schema_of(engine))
+
+    columns = {c["name"]: c for c in sa.inspect(engine).get_columns(TABLE, schema=schema_of(engine))}
+    assert set(columns) == {"id", OLD} and isinstance(columns[OLD]["type"], sa.Integer)
+    with engine.connect() as conn:
+        swapped = sa.Table(TABLE, sa.MetaData(), schema=schema_of(engine), autoload_with=conn)
+        assert [tuple(r) for r in conn.execute(sa.select(swapped))] == [(1, 7)]
+
+
+def test_a_swap_reads_back_as_one_change_the_gate_judges_by_type() -> None:
+    from alembic.operations import ops
+
+    from expandcontract.alembic_ext.op_changes import OpContext, changes_of
+    from expandcontract.alembic_ext.operations import SwapColumnsOp
+    from expandcontract.gate.decision import uses
+    from expandcontract.gate.manifest import ColumnUse, Manifest, TableUse
+    from expandcontract.gate.removals import Removal, RemovalKind
+    from expandcontract.model import ChangeKind, Location
+
+    dialect = sa.dialects.registry.load("postgresql")()
+    context = OpContext(Location("c.py", 3), "ALTER TABLE ...", True, dialect)
+    (change,) = changes_of(SwapColumnsOp("orders", "qty", "qty__ec_new", new_type="BIGINT"), context)
+    assert (change.kind, change.column, change.columns, change.type) == (
+        ChangeKind.SWAP_COLUMN,
+        "qty",
+        ("qty__ec_new",),
+        "BIGINT",
+    )
+    assert not isinstance(change, ops.MigrateOperation)
+
+    swap = Removal(RemovalKind.COLUMN, "orders", "qty", None, "swaps ...", "c.py:3", new_type="BIGINT")
+
+    def release(type_: str | None) -> Manifest:
+        return Manifest("r", {"orders": TableUse(columns={"qty": ColumnUse(type=type_)})})
+
+    assert uses(release("BIGINT"), swap) is None  # expects the new type already
+    assert uses(release("bigint "), swap) is None
+    assert uses(release("INTEGER"), swap) == "maps orders.qty as INTEGER"
+    assert uses(release(None), swap) == "maps orders.qty as a type its manifest does not record"

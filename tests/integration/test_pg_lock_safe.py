@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from pg_flow_support import Database, enter_example, run_cli
+from pg_flow_support import Database, enter_example, fill_upgrade, run_cli, wrote
 
 
 @pytest.fixture
@@ -115,3 +115,32 @@ def test_when_the_retries_run_out_the_upgrade_fails_and_leaves_the_revision_unap
     db = Database(pg_url)
     assert db.version_heads() == {"e1_2_email_address"}
     assert db.columns("users")["email"] is False  # still NOT NULL: nothing of the revision stayed
+
+
+def test_a_statement_outside_a_transaction_is_retried_alone(example: Path, pg_url: str) -> None:
+    """Inside autocommit_block() each statement is its own transaction: a lock timeout retries it,
+    not the revision (whose earlier statements have committed)."""
+    configure(example, **{"lock-timeout": "100ms", "lock-retries": 20})
+    assert (
+        run_cli(
+            "upgrade", "--phase", "all", "--force", "--reason", "a new test database", "--url", pg_url
+        ).exit_code
+        == 0
+    )
+    written = run_cli("revision", "--phase", "expand", "-m", "nickname")
+    assert written.exit_code == 0, written.output
+    fill_upgrade(
+        wrote(written, example),
+        '    op.execute("CREATE TABLE coupons (id integer PRIMARY KEY)")\n'
+        "    with op.get_context().autocommit_block():\n"
+        '        op.add_column("users", sa.Column("nickname", sa.Text()))',
+    )
+    holder = hold_lock(pg_url, "users", seconds=1.5)
+
+    result = run_cli("upgrade", "--phase", "expand", "--url", pg_url)
+    holder.join()
+
+    assert result.exit_code == 0, result.output
+    assert "a statement timed out waiting for a lock (attempt 1 of 21)" in result.stderr
+    db = Database(pg_url)
+    assert "nickname" in db.columns("users") and "coupons" in db.tables()

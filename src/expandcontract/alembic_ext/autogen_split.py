@@ -1,6 +1,6 @@
 """Phased autogenerate: what `alembic revision --autogenerate` found, written as an expand revision
 and a contract revision (which depends on it), each change as the recipe that keeps both releases
-working (docs/autogenerate.md has the table):
+working (docs/autogenerate.md has the table, docs/recipes/ a page per recipe):
 
 - new tables, nullable columns, columns with a default, relaxed NOT NULLs, new defaults: expand;
 - new indexes: expand, `CONCURRENTLY` inside `autocommit_block()`; dropped indexes: contract, alike;
@@ -8,16 +8,20 @@ working (docs/autogenerate.md has the table):
   constraints (PostgreSQL): expand, a unique index built `CONCURRENTLY`, then `USING INDEX`;
 - dropped tables, defaults and constraints: contract; dropped columns: contract, relaxed to
   nullable in expand when NOT NULL without a default (the new release's inserts leave them out);
-- NOT NULL (a new NOT NULL column without a default is added nullable in expand, with a review
-  note to backfill it): contract runs a NOT VALID check, its validation, SET NOT NULL (no scan on
-  PostgreSQL 12+), and drops the check; the running release may still write NULL before that;
+  foreign keys on dropped columns or into dropped tables: expand (the new release no longer keeps
+  them satisfied);
+- NOT NULL with a default in the models (PostgreSQL): expand fills NULLs the running release
+  writes (`op.ec_fill_nulls`), adds a NOT VALID check and backfills; contract validates, sets NOT
+  NULL (no scan on 12+) and drops the check and the trigger. Without a default every step waits for
+  the contract, since the running release may still write NULL;
 - renames (`info={"renamed_from": "old"}` or a `--rename` hint): expand adds the new column, keeps
   both in step (`op.ec_sync_columns`) and backfills it (`op.ec_backfill`); contract drops the
   trigger and the old column;
-- anything else (an in-place type change, a new unique constraint, ...) goes to expand as
-  autogenerate wrote it, under an `# expandcontract: review` comment, where lint judges it.
+- a type change under the same name (PostgreSQL): expand adds a replacement column of the new
+  type, kept in step and backfilled, and its indexes; contract swaps it in (`op.ec_swap_columns`);
+- anything else goes to expand as autogenerate wrote it, under an `# expandcontract: review`
+  comment, where lint judges it.
 """
-
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping

@@ -138,8 +138,9 @@ def _lock_safety(context: EnvironmentContext, destination: Any) -> None:
     settings = _settings(context.config)
     if settings.lock_timeout is None or migration.dialect.name != "postgresql":
         return
-    install_statement_timeouts(migration, settings.lock_timeout, settings.version_table)
-    if context.is_offline_mode() or not settings.lock_retries:
+    online_retries = 0 if context.is_offline_mode() else settings.lock_retries
+    install_statement_timeouts(migration, settings.lock_timeout, settings.version_table, online_retries)
+    if not online_retries:
         return
     ordered, _ = _planned(context, destination)
     install_retries(migration, [context.script.get_revision(r) for r in ordered], settings.lock_retries)

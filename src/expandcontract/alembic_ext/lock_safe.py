@@ -10,6 +10,10 @@ and a revision that times out is retried after a jittered pause instead of faili
   expandcontract's batched operations) runs inside a SAVEPOINT: on a lock timeout (SQLSTATE
   55P03) it rolls back to it, which releases every lock the revision took, sleeps a random time
   up to an exponentially growing cap, and runs the revision again, up to `lock-retries` times.
+- A DDL statement outside any transaction (inside `autocommit_block()`, such as
+  `op.ec_validate_constraint`'s VALIDATE) is a transaction of its own: on a lock timeout that
+  statement alone is run again, with the same pauses. The transactional parts of a revision that
+  also commits on its own are not retried: what it committed before cannot be rolled back.
 
 Both are per-instance hooks on this run's MigrationContext and the revisions' loaded modules;
 Alembic's classes are untouched.
@@ -66,11 +70,28 @@ def statement_kind(construct: Any, version_table: str) -> str:
     return "dml" if _DML.match(text) else "other"
 
 
-def install_statement_timeouts(migration: MigrationContext, timeout: str, version_table: str) -> None:
-    """Wrap this run's executor: DDL with the lock timeout, DML without."""
+def install_statement_timeouts(
+    migration: MigrationContext, timeout: str, version_table: str, retries: int = 0
+) -> None:
+    """Wrap this run's executor: DDL with the lock timeout, DML without; DDL outside a transaction
+    retried `retries` times when its lock times out."""
     impl = migration.impl
     plain = impl._exec
     armed = False
+
+    def alone(construct: Any, *args: Any, **kw: Any) -> Any:
+        """A statement that is its own transaction, with the timeout set around it and undone."""
+        for attempt in range(retries + 1):
+            plain(f"SET lock_timeout = '{timeout}'")
+            try:
+                return plain(construct, *args, **kw)
+            except sa.exc.OperationalError as exc:
+                if not _lock_timed_out(exc) or attempt == retries:
+                    raise
+                _pause("a statement", attempt, retries)
+            finally:
+                plain("RESET lock_timeout")
+        return None
 
     def in_autocommit() -> bool:
         if migration.as_sql:  # --sql: autocommit_block() writes COMMIT/BEGIN; SET LOCAL reads right
@@ -86,11 +107,7 @@ def install_statement_timeouts(migration: MigrationContext, timeout: str, versio
         kind = statement_kind(construct, version_table)
         if kind == "ddl":
             if in_autocommit():  # no transaction for SET LOCAL to last in: set it, then undo it
-                plain(f"SET lock_timeout = '{timeout}'")
-                try:
-                    return plain(construct, *args, **kw)
-                finally:
-                    plain("RESET lock_timeout")
+                return alone(construct, *args, **kw)
             plain(f"SET LOCAL lock_timeout = '{timeout}'")
             armed = True
         elif kind == "dml" and armed:
@@ -103,6 +120,19 @@ def install_statement_timeouts(migration: MigrationContext, timeout: str, versio
 
 def _lock_timed_out(exc: BaseException) -> bool:
     return getattr(getattr(exc, "orig", None), "sqlstate", None) == LOCK_NOT_AVAILABLE
+
+
+def _pause(what: str, attempt: int, retries: int) -> None:
+    """A random pause up to an exponentially growing cap: retries of several runners spread out."""
+    pause = random.uniform(0, min(MAX_PAUSE_SECONDS, 0.5 * 2**attempt))
+    log.warning(
+        "expandcontract: %s timed out waiting for a lock (attempt %d of %d); retrying in %.1f s",
+        what,
+        attempt + 1,
+        retries + 1,
+        pause,
+    )
+    time.sleep(pause)
 
 
 def _retrying(
@@ -120,15 +150,7 @@ def _retrying(
                 savepoint.rollback()  # releases every lock the revision took
                 if not _lock_timed_out(exc) or attempt == retries:
                     raise
-                pause = random.uniform(0, min(MAX_PAUSE_SECONDS, 0.5 * 2**attempt))
-                log.warning(
-                    "expandcontract: %s timed out waiting for a lock (attempt %d of %d); retrying in %.1f s",
-                    revision,
-                    attempt + 1,
-                    retries + 1,
-                    pause,
-                )
-                time.sleep(pause)
+                _pause(revision, attempt, retries)
                 continue
             savepoint.commit()
             return result

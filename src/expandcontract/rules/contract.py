@@ -23,7 +23,8 @@ def drop_column(step: Step) -> Iterator[Hit]:
     """
     ## What it does
     Flags `op.drop_column()`, `batch_op.drop_column()` and `ALTER TABLE ... DROP COLUMN` on a table
-    that existed before this revision, unless the revision is on the contract branch.
+    that existed before this revision, unless the revision is on the contract branch; also
+    `op.ec_swap_columns()`, which drops the column to put a replacement in its place.
 
     ## Why is this bad?
     During a rolling deploy the old release is still running. Its SQLAlchemy models name the
