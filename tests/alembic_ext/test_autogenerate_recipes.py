@@ -235,3 +235,85 @@ def test_a_type_change_under_the_same_name_is_swapped_in_after_the_rollout(shop:
         (2, "2026-02-03 04:05:06"),
         (3, "2026-03-04 05:06:07"),
     ]
+
+
+def test_a_not_null_whose_validation_failed_runs_again_once_the_nulls_are_filled(
+    shop: Path, pg_url: str
+) -> None:
+    edit_models(
+        shop,
+        "    note: Mapped[str | None] = mapped_column(sa.Text)  # since 1.1.0",
+        "    note: Mapped[str] = mapped_column(sa.Text)",
+    )
+    result = run_cli("revision", "--autogenerate", "-m", "note required", "--url", pg_url)
+    assert result.exit_code == 0, result.output
+    url = ("--url", pg_url)
+
+    failed = run_cli("upgrade", "--phase", "contract", *FORCE, *url)  # order 1's note is NULL
+    assert failed.exit_code != 0
+    assert "ck_orders_note_not_null" in failed.output
+    db = Database(pg_url)
+    db.execute("UPDATE orders SET note = '' WHERE note IS NULL")  # what the review note asks for
+
+    again = run_cli("upgrade", "--phase", "contract", *FORCE, *url)  # the check exists: it goes on
+    assert again.exit_code == 0, again.output
+    assert db.columns("orders")["note"] is False
+
+
+def downgrade(project: Path, url: str, target: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(project / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", url)
+    command.downgrade(config, target)
+
+
+def test_the_generated_downgrades_undo_the_recipes(shop: Path, pg_url: str) -> None:
+    """NOT NULL with a default, a rename, a type swap and a unique constraint, up and down again:
+    the database ends as it began, with its data."""
+    db = Database(pg_url)
+    before = db.rows("SELECT id, user_id, total, note, created_at FROM orders ORDER BY id")
+    edit_models(
+        shop,
+        "    note: Mapped[str | None] = mapped_column(sa.Text)  # since 1.1.0",
+        '    note: Mapped[str] = mapped_column(sa.Text, server_default="none")',
+    )
+    edit_models(
+        shop,
+        "    name: Mapped[str] = mapped_column(sa.String(100))",
+        '    full_name: Mapped[str] = mapped_column(sa.String(100), info={"renamed_from": "name"})',
+    )
+    edit_models(
+        shop,
+        '    __tablename__ = "orders"\n',
+        '    __tablename__ = "orders"\n'
+        '    __table_args__ = (sa.UniqueConstraint("total", name="uq_orders_total"),)\n',
+    )
+    edit_models(
+        shop,
+        "created_at: Mapped[datetime.datetime] = mapped_column(server_default=sa.func.now(), index=True)",
+        "created_at: Mapped[datetime.datetime] = mapped_column(\n"
+        "        sa.DateTime(timezone=True), server_default=sa.func.now(), index=True\n"
+        "    )",
+    )
+    generate(shop, pg_url)
+    url = ("--url", pg_url)
+    assert run_cli("upgrade", "--phase", "expand", *url).exit_code == 0
+    contract = run_cli("upgrade", "--phase", "contract", *FORCE, *url)
+    assert contract.exit_code == 0, contract.output
+
+    downgrade(shop, pg_url, "contract@-1")
+    downgrade(shop, pg_url, "expand@-1")
+
+    assert db.rows("SELECT id, user_id, total, note, created_at FROM orders ORDER BY id") == [
+        (1, 1, before[0][2], "none", before[0][4]),  # the backfilled note stays filled
+        before[1],
+    ]
+    assert db.rows("SELECT id, name FROM users") == [(1, "Ada")]
+    columns = db.columns("orders")
+    assert set(columns) == {"id", "user_id", "total", "note", "created_at"} and columns["note"] is True
+    assert set(db.columns("users")) == {"id", "email_address", "name"}
+    assert db.rows("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'ec_%'") == [(0,)]
+    mine = "conrelid IN ('orders'::regclass, 'users'::regclass) AND contype IN ('c', 'u')"
+    assert db.rows(f"SELECT conname FROM pg_constraint WHERE {mine}") == []

@@ -349,6 +349,14 @@ def test_sql_seeding_a_table_it_creates_is_not_data_with_schema(tmp_path: Path) 
     assert codes(result) == []
 
 
+def test_a_batched_backfill_after_the_ddl_is_not_data_with_schema(tmp_path: Path) -> None:
+    backfill = "op.ec_backfill('users', {'email_address': 'email'}, where='email_address IS NULL')"
+    body = f"{ADD_EMAIL_ADDRESS}\n{backfill}"
+    result = lint_history(tmp_path, baseline(), expand(body), request=QUIET)
+
+    assert "EC004" not in codes(result)
+
+
 def test_data_only_revision_is_not_data_with_schema(tmp_path: Path) -> None:
     result = lint_history(tmp_path, baseline(), expand(ADD_EMAIL_ADDRESS), expand(BACKFILL), request=QUIET)
 

@@ -19,6 +19,7 @@ import hashlib
 from functools import partial
 from typing import Any
 
+import sqlalchemy as sa
 from alembic.operations import MigrateOperation, Operations
 
 # PostgreSQL keeps 63 bytes of an identifier; longer generated names end in a hash instead
@@ -48,6 +49,21 @@ def _execute(operations: Operations, sql: str) -> None:
 
 def _dialect(operations: Operations) -> str:
     return str(operations.migration_context.dialect.name)
+
+
+def _already_there(operations: Operations, catalog_query: str, name: str, table: str) -> bool:
+    """Online on PostgreSQL: whether the trigger or constraint an operation creates exists already,
+    left by an earlier run of the revision that failed after it committed that step (a validation
+    that found NULLs, a backfill that was stopped): the run again goes on instead of failing."""
+    context = operations.get_context()
+    if context.as_sql or _dialect(operations) != "postgresql":
+        return False
+    found = operations.get_bind().execute(sa.text(catalog_query), {"name": name, "table": table}).first()
+    return found is not None
+
+
+_TRIGGER = "SELECT 1 FROM pg_trigger WHERE tgname = :name AND tgrelid = to_regclass(:table)"
+_CONSTRAINT = "SELECT 1 FROM pg_constraint WHERE conname = :name AND conrelid = to_regclass(:table)"
 
 
 # --- sync trigger ----------------------------------------------------------------------------------
@@ -180,16 +196,17 @@ def _sqlite_sync(operations: Operations, op: SyncColumnsOp) -> list[str]:
     table = _table(operations, op.table_name, op.schema)
     to_new, to_old = _apply(op.forward, f"NEW.{old}"), _apply(op.backward, f"NEW.{new}")
     name = op.trigger_name
+    create = "CREATE TRIGGER IF NOT EXISTS"  # a run again after a failure goes on
     return [
-        f"CREATE TRIGGER {q(generated_name(name, 'ins'))} AFTER INSERT ON {table} FOR EACH ROW BEGIN "
+        f"{create} {q(generated_name(name, 'ins'))} AFTER INSERT ON {table} FOR EACH ROW BEGIN "
         f"UPDATE {table} SET {new} = {to_new} WHERE rowid = NEW.rowid AND NEW.{new} IS NULL "
         f"AND NEW.{old} IS NOT NULL; "
         f"UPDATE {table} SET {old} = {to_old} WHERE rowid = NEW.rowid AND NEW.{old} IS NULL "
         f"AND NEW.{new} IS NOT NULL; END",
-        f"CREATE TRIGGER {q(generated_name(name, 'old'))} AFTER UPDATE OF {old} ON {table} FOR EACH ROW "
+        f"{create} {q(generated_name(name, 'old'))} AFTER UPDATE OF {old} ON {table} FOR EACH ROW "
         f"WHEN NEW.{old} IS NOT OLD.{old} AND NEW.{new} IS OLD.{new} BEGIN "
         f"UPDATE {table} SET {new} = {to_new} WHERE rowid = NEW.rowid; END",
-        f"CREATE TRIGGER {q(generated_name(name, 'new'))} AFTER UPDATE OF {new} ON {table} FOR EACH ROW "
+        f"{create} {q(generated_name(name, 'new'))} AFTER UPDATE OF {new} ON {table} FOR EACH ROW "
         f"WHEN NEW.{new} IS NOT OLD.{new} AND NEW.{old} IS OLD.{old} BEGIN "
         f"UPDATE {table} SET {old} = {to_old} WHERE rowid = NEW.rowid; END",
     ]
@@ -198,6 +215,8 @@ def _sqlite_sync(operations: Operations, op: SyncColumnsOp) -> list[str]:
 @Operations.implementation_for(SyncColumnsOp)
 def _sync_columns(operations: Operations, op: SyncColumnsOp) -> None:
     dialect = _dialect(operations)
+    if _already_there(operations, _TRIGGER, op.trigger_name, _table(operations, op.table_name, op.schema)):
+        return
     if dialect == "postgresql":
         statements = _postgresql_sync(operations, op)
     elif dialect == "sqlite":
@@ -254,9 +273,7 @@ class SwapColumnsOp(MigrateOperation):
         schema: str | None = None,
     ) -> Any:
         """Drop `column_name` and rename `replacement` to it."""
-        return operations.invoke(
-            cls(table_name, column_name, replacement, new_type=new_type, schema=schema)
-        )
+        return operations.invoke(cls(table_name, column_name, replacement, new_type=new_type, schema=schema))
 
 
 @Operations.implementation_for(SwapColumnsOp)
@@ -321,7 +338,7 @@ class DropFillOp(MigrateOperation):
         return operations.invoke(cls(table_name, column_name, schema=schema))
 
     def reverse(self) -> MigrateOperation:
-        return FillNullsOp(self.table_name, self.column_name, "NULL", schema=self.schema)
+        raise NotImplementedError("the value the trigger filled in is not known here")
 
     @property
     def trigger_name(self) -> str:
@@ -340,6 +357,8 @@ def _fill_nulls(operations: Operations, op: FillNullsOp) -> None:
     column = _q(operations, op.column_name)
     function = _table(operations, op.trigger_name, op.schema)
     table = _table(operations, op.table_name, op.schema)
+    if _already_there(operations, _TRIGGER, op.trigger_name, table):
+        return
     _execute(
         operations,
         f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS "
@@ -396,6 +415,8 @@ def _add_not_null_check(operations: Operations, op: AddNotNullCheckOp) -> None:
     if _dialect(operations) != "postgresql":
         raise NotImplementedError("ec_add_not_null_check needs PostgreSQL (NOT VALID constraints)")
     table = _table(operations, op.table_name, op.schema)
+    if _already_there(operations, _CONSTRAINT, op.name, table):
+        return
     _execute(
         operations,
         f"ALTER TABLE {table} ADD CONSTRAINT {_q(operations, op.name)} "

@@ -108,7 +108,8 @@ def data_with_schema(step: Step) -> Iterator[Hit]:
     ## What it does
     Flags `INSERT`, `UPDATE` and `DELETE` on an existing table in a revision (or SQL file) that also
     changes the schema. Seeding a table created in the same revision is not flagged, nor is
-    Alembic's version table.
+    Alembic's version table, nor a batched backfill (`op.ec_backfill`), which runs after the
+    revision's DDL has committed, in transactions of its own.
 
     ## Why is this bad?
     Data changes belong to their own phase, between expand and contract: in the DDL's transaction,
@@ -131,7 +132,7 @@ def data_with_schema(step: Step) -> Iterator[Hit]:
     ```
     """
     change = step.change
-    if change.kind not in DML or not step.existing_table:
+    if change.kind not in DML or not step.existing_table or change.batched:
         return
     if step.on_version_table():
         return

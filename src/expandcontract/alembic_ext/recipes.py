@@ -1,0 +1,606 @@
+"""The zero-downtime recipes: each model change autogenerate found, as the operations of an expand
+revision (before the deploy) and of a contract revision (after the rollout) that keep both releases
+working (docs/autogenerate.md has the table, docs/recipes/ a page per recipe):
+
+- new tables, nullable columns, columns with a default, relaxed NOT NULLs, new defaults: expand;
+- new indexes: expand, `CONCURRENTLY` inside `autocommit_block()`; dropped indexes: contract, alike;
+- new foreign keys and checks (PostgreSQL): expand `NOT VALID`, validated in contract; new unique
+  constraints (PostgreSQL): expand, a unique index built `CONCURRENTLY`, then `USING INDEX`;
+- dropped tables, defaults and constraints: contract; dropped columns: contract, relaxed to
+  nullable in expand when NOT NULL without a default (the new release's inserts leave them out);
+  foreign keys on dropped columns or into dropped tables: expand (the new release no longer keeps
+  them satisfied);
+- NOT NULL with a default in the models (PostgreSQL): expand fills NULLs the running release
+  writes (`op.ec_fill_nulls`), adds a NOT VALID check and backfills; contract validates, sets NOT
+  NULL (no scan on 12+) and drops the check and the trigger. Without a default every step waits
+  for the contract, since the running release may still write NULL;
+- renames (`info={"renamed_from": "old"}` or a `--rename` hint): expand adds the new column, keeps
+  both in step (`op.ec_sync_columns`) and backfills it (`op.ec_backfill`); contract drops the
+  trigger and the old column;
+- a type change under the same name (PostgreSQL): expand adds a replacement column of the new
+  type, kept in step and backfilled, and its indexes; contract swaps it in (`op.ec_swap_columns`);
+- anything else goes to expand as autogenerate wrote it, under an `# expandcontract: review`
+  comment, where lint judges it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any, cast
+
+import sqlalchemy as sa
+from alembic.operations import MigrateOperation, ops
+
+from expandcontract.alembic_ext.autogen_render import REVIEW, AutocommitBlockOp, NoteOp, with_undo
+from expandcontract.alembic_ext.operations import (
+    AddNotNullCheckOp,
+    BackfillOp,
+    DropFillOp,
+    DropSyncOp,
+    FillNullsOp,
+    SwapColumnsOp,
+    SyncColumnsOp,
+    ValidateConstraintOp,
+    generated_name,
+)
+from expandcontract.gate.manifest import type_name
+from expandcontract.sql import TypeChange, type_change
+
+Models = Mapping[str, sa.Table]  # "schema.table" or "table" -> the models' table
+Renames = Mapping[tuple[str, str], str]  # (table, new column) -> old column
+
+
+@cache
+def _dialect(name: str) -> sa.Dialect:
+    """The project's dialect: it quotes the names and renders the defaults written into SQL
+    expressions (one dialect per run)."""
+    dialect: sa.Dialect = sa.dialects.registry.load(name)()
+    return dialect
+
+
+def default_sql(column: sa.Column[Any], dialect: sa.Dialect) -> str | None:
+    """The model's default for `column` as an SQL expression: its server default, or a constant
+    client-side default; None when there is none (or only a Python callable)."""
+    if column.server_default is not None and isinstance(column.server_default, sa.DefaultClause):
+        compiler = dialect.ddl_compiler(dialect, cast(Any, None))  # only its default rendering is used
+        rendered = compiler.get_column_default_string(column)
+        return str(rendered) if rendered is not None else None
+    default = column.default
+    if isinstance(default, sa.ColumnDefault) and default.is_scalar:
+        literal = sa.literal(default.arg, column.type)
+        return str(literal.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    return None
+
+
+def models_of(metadata: Any) -> dict[str, sa.Table]:
+    """The tables of `target_metadata` (one MetaData or a sequence of them)."""
+    found: dict[str, sa.Table] = {}
+    for each in metadata if isinstance(metadata, list | tuple) else [metadata]:
+        if isinstance(each, sa.MetaData):
+            found.update(each.tables)
+    return found
+
+
+def _set_not_null(
+    table: str, column: str, schema: str | None, type_: sa.types.TypeEngine[Any] | None
+) -> ops.AlterColumnOp:
+    return ops.AlterColumnOp(
+        table, column, schema=schema, modify_nullable=False, existing_nullable=True, existing_type=type_
+    )
+
+
+def _one_change_each(operation: ops.AlterColumnOp) -> list[ops.AlterColumnOp]:
+    """An alter_column that changes several things, as one alter_column per thing: each takes its
+    own recipe (a type change and a NOT NULL do not share a phase)."""
+    fields = {
+        "modify_type": None,
+        "modify_nullable": None,
+        "modify_server_default": False,
+        "modify_comment": False,
+        "modify_name": None,
+    }
+    changed = [name for name, unchanged in fields.items() if getattr(operation, name) is not unchanged]
+    if len(changed) <= 1:
+        return [operation]
+    parts = []
+    for name in changed:
+        part = ops.AlterColumnOp(
+            operation.table_name,
+            operation.column_name,
+            schema=operation.schema,
+            existing_type=operation.existing_type,
+            existing_server_default=operation.existing_server_default,
+            existing_nullable=operation.existing_nullable,
+            existing_comment=operation.existing_comment,
+            **{name: getattr(operation, name)},
+        )
+        parts.append(part)
+    return parts
+
+
+class Recipes:
+    """Sorts one table's (or the top level's) operations into expand and contract."""
+
+    def __init__(
+        self,
+        dialect: str,
+        models: Models | None = None,
+        dropped_tables: frozenset[tuple[str | None, str]] = frozenset(),
+        dropped_columns: frozenset[str] = frozenset(),
+    ) -> None:
+        self.dialect = dialect
+        self.expand: list[MigrateOperation] = []
+        self.contract: list[MigrateOperation] = []
+        self.quote: Callable[[str], str] = _dialect(dialect).identifier_preparer.quote
+        self.models = models or {}
+        self.dropped_tables, self.dropped_columns = dropped_tables, dropped_columns
+        self.retyped: set[str] = set()  # columns whose swap recipe also made them NOT NULL
+
+    @property
+    def postgresql(self) -> bool:
+        return self.dialect == "postgresql"
+
+    def model_column(self, table: str, column: str, schema: str | None) -> sa.Column[Any] | None:
+        model = self.models.get(f"{schema}.{table}" if schema else table)
+        return model.columns.get(column) if model is not None else None
+
+    def _qualified(self, name: str, schema: str | None) -> str:
+        return f"{self.quote(schema)}.{self.quote(name)}" if schema else self.quote(name)
+
+    def _backfill(self, table: str, schema: str | None, set_: dict[str, str], where: str) -> BackfillOp:
+        return BackfillOp(table, set_, where=where, **({"schema": schema} if schema else {}))
+
+    def concurrently(self, operation: ops.CreateIndexOp | ops.DropIndexOp) -> AutocommitBlockOp:
+        if self.postgresql:
+            operation.kw["postgresql_concurrently"] = True
+        return AutocommitBlockOp([operation])
+
+    def review(self, operation: MigrateOperation, why: str) -> None:
+        self.expand += [NoteOp(f"{REVIEW}: {why}"), operation]
+
+    # --- the dispatch -----------------------------------------------------------------------------
+
+    def add(self, operation: MigrateOperation) -> None:
+        match operation:
+            case ops.CreateTableOp() | ops.CreateTableCommentOp():
+                self.expand.append(operation)
+            case ops.DropConstraintOp() if self._frees_a_drop(operation):
+                self.expand += [
+                    NoteOp(
+                        "# expandcontract: ignore[EC103] -- the new release no longer writes what this "
+                        "foreign key guards (a dropped column or table): its writes must not trip it"
+                    ),
+                    operation,
+                ]
+            case ops.DropTableOp() | ops.DropConstraintOp():
+                self.contract.append(operation)
+            case ops.CreateIndexOp():
+                self.expand.append(self.concurrently(operation))
+            case ops.DropIndexOp():
+                self.contract.append(self.concurrently(operation))
+            case ops.AddColumnOp():
+                self._add_column(operation)
+            case ops.DropColumnOp():
+                self._drop_column(operation)
+            case ops.AlterColumnOp():
+                for part in _one_change_each(operation):
+                    self._alter_column(part)
+            case ops.CreateForeignKeyOp() | ops.CreateCheckConstraintOp() if self.postgresql:
+                self._not_valid(operation)
+            case ops.CreateUniqueConstraintOp() if self.postgresql and operation.constraint_name:
+                self._unique(operation)
+            case _:
+                self.review(
+                    operation,
+                    "no zero-downtime recipe for this change: check what it does to the running release",
+                )
+
+    # --- NOT NULL ---------------------------------------------------------------------------------
+
+    def not_null(
+        self,
+        table: str,
+        column: str,
+        schema: str | None,
+        alter: ops.AlterColumnOp,
+        fill: str | None = None,
+    ) -> None:
+        """NOT NULL without a long lock (PostgreSQL): a NOT VALID check, its validation in a
+        transaction of its own, SET NOT NULL (which trusts the check: no scan on 12+), the check
+        dropped. With a default to fill NULLs with, the check goes in expand behind a trigger that
+        fills the NULLs the running release still writes, and the backfill runs before the deploy;
+        without one, every step waits for the contract (a check in expand would refuse them)."""
+        if not self.postgresql:
+            self.contract.append(alter)
+            return
+        check = AddNotNullCheckOp(table, column, schema=schema)
+        drop_check = ops.DropConstraintOp(check.name, table, type_="check", schema=schema)
+        finish: list[MigrateOperation] = [
+            ValidateConstraintOp(table, check.name, schema=schema),
+            alter,
+            with_undo(drop_check, [AddNotNullCheckOp(table, column, name=check.name, schema=schema)]),
+        ]
+        if fill is None:
+            self.contract += [
+                # the check is the recipe's first step, after the rollout on purpose: lint would call
+                # it additive (EC002), so the note suppresses that, with the reason
+                NoteOp(
+                    f"# expandcontract: ignore[EC002] -- {column} NOT NULL without a long lock: a NOT "
+                    "VALID check, its validation, then SET NOT NULL skips the scan"
+                ),
+                check,
+                *finish,
+            ]
+            return
+        self.expand += [
+            NoteOp(
+                f"{table}.{column} becomes NOT NULL: NULLs written from now on are filled with "
+                f"{fill}, new rows are checked, existing ones backfilled"
+            ),
+            FillNullsOp(table, column, fill, schema=schema),
+            check,
+            self._backfill(table, schema, {column: fill}, f"{self.quote(column)} IS NULL"),
+        ]
+        drop_fill = DropFillOp(table, column, schema=schema)
+        self.contract += [*finish, with_undo(drop_fill, [FillNullsOp(table, column, fill, schema=schema)])]
+
+    def _tighten(self, operation: ops.AlterColumnOp) -> None:
+        """NOT NULL, the models' server default set before the deploy (the fill uses it)."""
+        table, column, schema = operation.table_name, operation.column_name, operation.schema
+        model = self.model_column(table, column, schema)
+        if model is not None and not operation.existing_server_default and model.server_default is not None:
+            # autogenerate compares server defaults only when asked: the models' one, set to be sure
+            self.expand.append(
+                ops.AlterColumnOp(
+                    table,
+                    column,
+                    schema=schema,
+                    modify_server_default=model.server_default,
+                    existing_type=operation.existing_type,
+                    existing_nullable=True,
+                )
+            )
+        fill = default_sql(model, _dialect(self.dialect)) if model is not None else None
+        self.not_null(table, column, schema, operation, fill)
+
+    # --- columns ----------------------------------------------------------------------------------
+
+    def _add_column(self, operation: ops.AddColumnOp) -> None:
+        column = operation.column
+        if column.nullable or column.server_default is not None or column.computed is not None:
+            self.expand.append(operation)
+            return
+        column.nullable = True  # added nullable: the running release does not write it yet
+        table, schema = operation.table_name, operation.schema
+        fill = default_sql(column, _dialect(self.dialect))
+        if fill is None or not self.postgresql:
+            self.expand.append(
+                NoteOp(
+                    f"{REVIEW}: {table}.{column.name} is NOT NULL without a default in the models; it "
+                    "is added nullable here. The running release inserts NULL until the rollout ends: "
+                    "give it a default in the models (the recipe then fills it), or fill the NULLs "
+                    "after the rollout, before the contract's validation"
+                )
+            )
+        self.expand.append(operation)
+        self.not_null(
+            table, column.name, schema, _set_not_null(table, column.name, schema, column.type), fill
+        )
+
+    def _drop_column(self, operation: ops.DropColumnOp) -> None:
+        column = operation.to_column()
+        table, schema = operation.table_name, operation.schema
+        if not column.nullable and column.server_default is None:
+            # the new release no longer writes it: its inserts must work while the column exists
+            self.expand.append(
+                ops.AlterColumnOp(
+                    table,
+                    column.name,
+                    schema=schema,
+                    modify_nullable=True,
+                    existing_nullable=False,
+                    existing_type=column.type,
+                )
+            )
+        self.contract.append(operation)
+
+    def _alter_column(self, operation: ops.AlterColumnOp) -> None:
+        if operation.modify_type is not None:
+            problem = self._retype(operation)
+            if problem:
+                self.review(operation, f"an in-place type change breaks the running release; {problem}")
+        elif operation.modify_name is not None:
+            self.review(
+                operation,
+                "an in-place rename breaks the running release; add a new column, keep both in step "
+                "(op.ec_sync_columns), backfill (op.ec_backfill), drop the old one in contract",
+            )
+        elif operation.modify_nullable is False:
+            if operation.column_name not in self.retyped:
+                self._tighten(operation)
+        elif operation.modify_server_default is None:  # Alembic: None drops it, False leaves it
+            self.contract.append(operation)
+        else:
+            self.expand.append(operation)
+
+    def rename(self, add: ops.AddColumnOp, drop: ops.DropColumnOp) -> None:
+        """A rename as expand/contract: the new column kept in step with the old one by a trigger
+        and backfilled; the trigger and the old column dropped after the rollout."""
+        column, old = add.column, drop.column_name
+        table, schema = add.table_name, add.schema
+        required = not column.nullable
+        column.nullable = True  # the old release does not write it; the trigger fills it
+        default, column.server_default = column.server_default, None  # see default_after_swap()
+        # a type change rides along: info={"convert_using": "CAST({} AS ...)", "convert_back": ...}
+        forward = str(column.info.get("convert_using", "{}"))
+        backward = str(column.info.get("convert_back", "{}"))
+        changes = "renamed and converted" if forward != "{}" else "renamed"
+        sync = SyncColumnsOp(table, old, column.name, schema=schema, forward=forward, backward=backward)
+        self.expand += [
+            NoteOp(f"{table}.{old} {changes} to {column.name}: a new column kept in step, then backfilled"),
+            add,
+            sync,
+            self._backfill(
+                table,
+                schema,
+                {column.name: forward.replace("{}", self.quote(old))},
+                f"{self.quote(column.name)} IS NULL",
+            ),
+        ]
+        restored = drop.to_column()
+        restored.nullable = True
+        refill = self._backfill(
+            table,
+            schema,
+            {old: backward.replace("{}", self.quote(column.name))},
+            f"{self.quote(old)} IS NULL",
+        )
+        self.contract += [
+            with_undo(DropSyncOp(table, old, column.name, schema=schema), [sync, refill]),
+            with_undo(drop, [ops.AddColumnOp(table, restored, schema=schema)]),
+        ]
+        self.default_after_swap(table, column.name, schema, column.type, default)
+        if required:
+            self.not_null(table, column.name, schema, _set_not_null(table, column.name, schema, column.type))
+
+    def default_after_swap(
+        self, table: str, column: str, schema: str | None, type_: Any, default: Any
+    ) -> None:
+        """The server default of a column that took an old one's place, set once the old one is
+        gone. Not before: the sync trigger tells who wrote a row by which column is NULL, and a
+        default would fill the new column on the old release's inserts, hiding their values."""
+        if default is None:
+            return
+        self.contract += [
+            NoteOp(f"# expandcontract: ignore[EC002] -- {column}'s default waits for the old column to go"),
+            ops.AlterColumnOp(
+                table,
+                column,
+                schema=schema,
+                modify_server_default=default,
+                existing_type=type_,
+                existing_nullable=True,
+            ),
+        ]
+
+    def _retype(self, operation: ops.AlterColumnOp) -> str | None:
+        """A type change under the same name: a replacement column of the new type, kept in step and
+        backfilled, and its indexes built, before the deploy; after the rollout, swapped in under
+        the old name in one short transaction. None when written; else why it cannot be."""
+        table, name, schema = operation.table_name, operation.column_name, operation.schema
+        model = self.model_column(table, name, schema)
+        if model is None or operation.existing_type is None:
+            return "the models or the old type are not known here; write the swap by hand"
+        dialect = _dialect(self.dialect)
+        old_sql = str(operation.existing_type.compile(dialect=dialect))
+        new_sql = str(model.type.compile(dialect=dialect))
+        if self.postgresql and type_change(old_sql, new_sql) is TypeChange.SAFE:
+            self.expand.append(operation)  # no rewrite, and both releases accept either type
+            return None
+        if not self.postgresql:
+            return "the swap recipe needs PostgreSQL; write the change by hand"
+        blocked = _swap_blockers(model)
+        if blocked:
+            return f"{name} {blocked}, which the swap recipe does not move; write it by hand"
+        forward = str(model.info.get("convert_using", f"CAST({{}} AS {new_sql})"))
+        backward = str(model.info.get("convert_back", f"CAST({{}} AS {old_sql})"))
+        replacement = generated_name(name, "_ec_new")
+        sync = SyncColumnsOp(table, name, replacement, schema=schema, forward=forward, backward=backward)
+        self.expand += [
+            NoteOp(
+                f"{table}.{name} changes type from {old_sql} to {new_sql}: a new column of the new "
+                "type, kept in step and backfilled; the contract swaps it in under the old name. "
+                f"Until then both releases use {name} with its old type"
+            ),
+            ops.AddColumnOp(table, sa.Column(replacement, model.type.copy(), nullable=True), schema=schema),
+            sync,
+            self._backfill(
+                table,
+                schema,
+                {replacement: forward.replace("{}", self.quote(name))},
+                f"{self.quote(replacement)} IS NULL AND {self.quote(name)} IS NOT NULL",
+            ),
+        ]
+        renames: list[MigrateOperation] = []
+        for index in [ix for ix in model.table.indexes if name in ix.columns]:
+            temporary = generated_name(str(index.name), "ec_new")
+            columns = [replacement if c.name == name else c.name for c in index.columns]
+            built = ops.CreateIndexOp(temporary, table, columns, schema=schema, unique=bool(index.unique))
+            self.expand.append(self.concurrently(built))
+            target = self.quote(str(index.name))
+            renames.append(
+                with_undo(
+                    ops.ExecuteSQLOp(f"ALTER INDEX {self._qualified(temporary, schema)} RENAME TO {target}"),
+                    [
+                        ops.ExecuteSQLOp(
+                            f"ALTER INDEX {self._qualified(str(index.name), schema)} RENAME TO "
+                            f"{self.quote(temporary)}"
+                        )
+                    ],
+                )
+            )
+        unswap = [
+            ops.AlterColumnOp(table, name, schema=schema, modify_name=replacement),
+            ops.AddColumnOp(table, sa.Column(name, operation.existing_type, nullable=True), schema=schema),
+            sync,
+            self._backfill(
+                table,
+                schema,
+                {name: backward.replace("{}", self.quote(replacement))},
+                f"{self.quote(name)} IS NULL AND {self.quote(replacement)} IS NOT NULL",
+            ),
+        ]
+        if renames or operation.existing_nullable is False:
+            unswap.insert(
+                0,
+                NoteOp(
+                    f"{REVIEW}: {name} comes back without its indexes and nullable; rebuild what "
+                    "the old column had"
+                ),
+            )
+        swap = SwapColumnsOp(table, name, replacement, new_type=type_name(model.type), schema=schema)
+        self.contract += [
+            with_undo(DropSyncOp(table, name, replacement, schema=schema), []),  # the unswap syncs
+            with_undo(swap, unswap),
+        ]
+        self.default_after_swap(table, name, schema, model.type, model.server_default)
+        if renames:
+            self.contract += [
+                NoteOp(
+                    "# expandcontract: ignore[EC203] -- the indexes built for the swapped-in column take "
+                    "the names of the ones dropped with the old column"
+                ),
+                *renames,
+            ]
+        if not model.nullable:
+            self.not_null(table, name, schema, _set_not_null(table, name, schema, model.type))
+            self.retyped.add(name)
+        return None
+
+    # --- constraints ------------------------------------------------------------------------------
+
+    def _frees_a_drop(self, operation: ops.DropConstraintOp) -> bool:
+        """A foreign key on a column, or into a table, that this change drops: dropped before the
+        deploy, so the new release, which no longer maintains the column or the referenced rows,
+        is not refused by it."""
+        key = operation._reverse
+        if operation.constraint_type != "foreignkey" or not isinstance(key, ops.CreateForeignKeyOp):
+            return False
+        into = (key.kw.get("referent_schema"), key.referent_table)
+        local = {str(c) for c in key.local_cols}
+        return into in self.dropped_tables or (bool(local) and local <= self.dropped_columns)
+
+    def _unique(self, operation: ops.CreateUniqueConstraintOp) -> None:
+        """A unique index built CONCURRENTLY, then the constraint on top of it (no scan, brief lock)."""
+        name, table, schema = str(operation.constraint_name), operation.table_name, operation.schema
+        index = ops.CreateIndexOp(name, table, list(operation.columns), schema=schema, unique=True)
+        qualified = self._qualified(table, schema)
+        constraint = ops.ExecuteSQLOp(
+            f"ALTER TABLE {qualified} ADD CONSTRAINT {self.quote(name)} UNIQUE USING INDEX {self.quote(name)}"
+        )
+        self.expand += [
+            with_undo(self.concurrently(index), []),  # the constraint owns the index: gone with it
+            with_undo(constraint, [ops.DropConstraintOp(name, table, type_="unique", schema=schema)]),
+        ]
+
+    def _not_valid(self, operation: ops.CreateForeignKeyOp | ops.CreateCheckConstraintOp) -> None:
+        """Checked for new writes at once, the existing rows validated later without blocking."""
+        operation.kw["postgresql_not_valid"] = True
+        if isinstance(operation, ops.CreateForeignKeyOp):
+            table, schema = operation.source_table, operation.kw.get("source_schema")
+        else:
+            table, schema = operation.table_name, operation.schema
+        if not operation.constraint_name:
+            self.review(
+                operation,
+                "the constraint has no name, so the contract cannot validate it; name it in the "
+                "models (or a naming convention) and generate again",
+            )
+            return
+        self.expand.append(operation)
+        self.contract.append(ValidateConstraintOp(table, str(operation.constraint_name), schema=schema))
+
+
+def _swap_blockers(column: sa.Column[Any]) -> str | None:
+    """What ties `column` to other objects the swap would lose with the old column, if anything:
+    keys, constraints, and indexes that are not plain named column lists."""
+    table = column.table
+    if column.primary_key:
+        return "is in the primary key"
+    if column.foreign_keys or any(
+        fk.column is column for other in table.metadata.tables.values() for fk in other.foreign_keys
+    ):
+        return "is in a foreign key"
+    if column.computed is not None or column.identity is not None:
+        return "is generated"
+    for constraint in table.constraints:
+        if isinstance(constraint, sa.UniqueConstraint | sa.CheckConstraint) and (
+            column.name in constraint.columns or isinstance(constraint, sa.CheckConstraint)
+        ):
+            return f"is under the constraint {constraint.name or '(unnamed)'}"
+    for index in table.indexes:
+        if column.name in index.columns and (
+            index.name is None
+            or len(index.expressions) != len(index.columns)
+            or any(index.dialect_kwargs.values())
+        ):
+            return f"has the index {index.name or '(unnamed)'}, with expressions or options"
+    return None
+
+
+def _renamed(operation: ops.ModifyTableOps, hints: Renames) -> dict[str, ops.DropColumnOp]:
+    """New column name -> the drop of the column it renames, for the renames the models say
+    (`Column(..., info={"renamed_from": "old"})`) or `--rename table.old:new` hints."""
+    dropped = {o.column_name: o for o in operation.ops if isinstance(o, ops.DropColumnOp)}
+    out: dict[str, ops.DropColumnOp] = {}
+    for added in (o for o in operation.ops if isinstance(o, ops.AddColumnOp)):
+        old = added.column.info.get("renamed_from") or hints.get((operation.table_name, added.column.name))
+        if isinstance(old, str) and old in dropped:
+            out[added.column.name] = dropped[old]
+    return out
+
+
+def split_operations(
+    upgrade: ops.UpgradeOps,
+    dialect: str,
+    registry_prefix: str = "",
+    renames: Renames | None = None,
+    models: Models | None = None,
+) -> tuple[list[MigrateOperation], list[MigrateOperation]]:
+    """(expand operations, contract operations) for what autogenerate found; `models` (the
+    target metadata's tables) supply defaults and indexes that the operations do not carry."""
+    expand: list[MigrateOperation] = []
+    contract: list[MigrateOperation] = []
+    dropped_tables = frozenset(
+        (o.schema, o.table_name) for o in upgrade.ops if isinstance(o, ops.DropTableOp)
+    )
+    for operation in upgrade.ops:
+        if _ours(operation, registry_prefix):
+            continue
+        if isinstance(operation, ops.ModifyTableOps):
+            dropped = frozenset(o.column_name for o in operation.ops if isinstance(o, ops.DropColumnOp))
+            recipes = Recipes(dialect, models, dropped_tables, dropped)
+            renamed = _renamed(operation, renames or {})
+            handled = {id(drop) for drop in renamed.values()}
+            for inner in operation.ops:
+                if isinstance(inner, ops.AddColumnOp) and inner.column.name in renamed:
+                    recipes.rename(inner, renamed[inner.column.name])
+                elif id(inner) not in handled:
+                    recipes.add(inner)
+            for ops_list, target in ((recipes.expand, expand), (recipes.contract, contract)):
+                if ops_list:
+                    target.append(ops.ModifyTableOps(operation.table_name, ops_list, schema=operation.schema))
+        else:
+            recipes = Recipes(dialect, models)
+            recipes.add(operation)
+            expand += recipes.expand
+            contract += recipes.contract
+    return expand, contract
+
+
+def _ours(operation: MigrateOperation, prefix: str) -> bool:
+    """An operation on the gate's registry, which SQLite keeps beside the application's tables:
+    never the application's models' business."""
+    name = getattr(operation, "table_name", None) or getattr(operation, "source_table", None) or ""
+    return bool(prefix) and str(name).startswith(prefix)
