@@ -8,8 +8,9 @@ and a revision that times out is retried after a jittered pause instead of faili
   the same lines are written, so a reviewer sees what will run.
 - Each revision about to run (online, in a transaction, without `autocommit_block()` or
   expandcontract's batched operations) runs inside a SAVEPOINT: on a lock timeout (SQLSTATE
-  55P03) it rolls back to it, which releases every lock the revision took, sleeps a random time
-  up to an exponentially growing cap, and runs the revision again, up to `lock-retries` times.
+  55P03), or a deadlock with the application's transactions (40P01), it rolls back to it, which
+  releases every lock the revision took, sleeps a random time up to an exponentially growing
+  cap, and runs the revision again, up to `lock-retries` times.
 - A DDL statement outside any transaction (inside `autocommit_block()`, such as
   `op.ec_validate_constraint`'s VALIDATE) is a transaction of its own: on a lock timeout that
   statement alone is run again, with the same pauses. The transactional parts of a revision that
@@ -36,6 +37,10 @@ from sqlalchemy.sql import dml
 log = logging.getLogger("expandcontract.lock_safe")
 
 LOCK_NOT_AVAILABLE = "55P03"
+# PostgreSQL picks the migration as the deadlock victim when it waited first (deadlock_timeout, 1 s,
+# is shorter than the default lock-timeout): rolled back to the savepoint, it runs again like a
+# timed-out one, and the application's transaction goes on
+DEADLOCK_DETECTED = "40P01"
 MAX_PAUSE_SECONDS = 10.0
 _DDL = re.compile(r"^\s*(ALTER|CREATE|DROP|TRUNCATE|LOCK|COMMENT|REINDEX|CLUSTER|REFRESH)\b", re.IGNORECASE)
 _DML = re.compile(r"^\s*(INSERT|UPDATE|DELETE|MERGE|WITH|COPY)\b", re.IGNORECASE)
@@ -119,7 +124,7 @@ def install_statement_timeouts(
 
 
 def _lock_timed_out(exc: BaseException) -> bool:
-    return getattr(getattr(exc, "orig", None), "sqlstate", None) == LOCK_NOT_AVAILABLE
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in (LOCK_NOT_AVAILABLE, DEADLOCK_DETECTED)
 
 
 def _pause(what: str, attempt: int, retries: int) -> None:

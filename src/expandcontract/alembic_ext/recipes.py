@@ -506,18 +506,20 @@ class Recipes:
 
     def _not_valid(self, operation: ops.CreateForeignKeyOp | ops.CreateCheckConstraintOp) -> None:
         """Checked for new writes at once, the existing rows validated later without blocking."""
-        operation.kw["postgresql_not_valid"] = True
         if isinstance(operation, ops.CreateForeignKeyOp):
             table, schema = operation.source_table, operation.kw.get("source_schema")
+            if not operation.constraint_name:  # the name PostgreSQL would give it: contract needs one
+                operation.constraint_name = generated_name(table, *map(str, operation.local_cols), "fkey")
         else:
             table, schema = operation.table_name, operation.schema
         if not operation.constraint_name:
             self.review(
                 operation,
-                "the constraint has no name, so the contract cannot validate it; name it in the "
-                "models (or a naming convention) and generate again",
+                "the constraint has no name, so it cannot be validated apart; name it in the models "
+                "(or a naming convention) and generate again",
             )
             return
+        operation.kw["postgresql_not_valid"] = True
         self.expand.append(operation)
         self.contract.append(ValidateConstraintOp(table, str(operation.constraint_name), schema=schema))
 
