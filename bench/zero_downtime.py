@@ -16,6 +16,7 @@ recipe phase at most 2x the idle p99, no lock wait over the lock_timeout (2 s).
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
 import random
 import statistics
 import sys
@@ -25,7 +26,6 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,68 +38,99 @@ from expandcontract.gate.registry import Registry
 
 LOCK_TIMEOUT = "2s"
 LOCK_TIMEOUT_SECONDS = 2.0
-GENTLE: dict[str, Any] = {"batch_size": 1000, "target_seconds": 0.05, "sleep_seconds": 0.01}
+FORK = mp.get_context("fork")  # the load process starts from this one's state, nothing pickled
+GENTLE: dict[str, Any] = {"batch_size": 1000, "target_seconds": 0.05, "sleep_seconds": 0.05}  # the defaults
 
 
-@dataclass
 class Load:
-    """CLIENTS threads hammering `users` through `column`; latencies and errors per phase."""
+    """CLIENTS connections hammering `users` through `column`, in a process of their own (as the
+    application's are: the migration's Python work does not hold their interpreter lock);
+    latencies and errors per phase come back when it finishes."""
 
-    url: str
-    clients: int
-    rows: int
-    column: str = "name"
-    phase: str = "idle"
-    stop: threading.Event = field(default_factory=threading.Event)
-    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-    threads: list[threading.Thread] = field(default_factory=list)
-    next_id: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(self, url: str, clients: int, rows: int) -> None:
+        self.url, self.clients, self.rows = url, clients, rows
+        self._phase = FORK.Array("c", 64)
+        self._column = FORK.Array("c", 64)
+        self.phase, self.column = "idle", "name"
+        self.stop = FORK.Event()
+        self.results: Any = FORK.Queue()
+        self.latencies: dict[str, list[float]] = {}
+        self.errors: dict[str, list[str]] = defaultdict(list)
+        self.process = FORK.Process(target=self._run, daemon=True)
+
+    @property
+    def phase(self) -> str:
+        return self._phase.value.decode()
+
+    @phase.setter
+    def phase(self, value: str) -> None:
+        self._phase.value = value.encode()[:63]
+
+    @property
+    def column(self) -> str:
+        return self._column.value.decode()
+
+    @column.setter
+    def column(self, value: str) -> None:
+        self._column.value = value.encode()[:63]
 
     def start(self) -> None:
-        self.next_id = self.rows + 1
-        for n in range(self.clients):
-            thread = threading.Thread(target=self._client, args=(n,), daemon=True)
+        self.process.start()
+
+    def _run(self) -> None:
+        latencies: dict[str, list[float]] = defaultdict(list)
+        errors: dict[str, list[str]] = defaultdict(list)
+        next_id = [self.rows + 1]
+        lock = threading.Lock()
+
+        def new_id() -> int:
+            with lock:
+                next_id[0] += 1
+                return next_id[0]
+
+        def client(n: int) -> None:
+            engine = sa.create_engine(self.url, pool_size=1, max_overflow=0)
+            rng = random.Random(n)
+            with engine.connect() as conn:
+                while not self.stop.is_set():
+                    column, phase = self.column, self.phase
+                    user = rng.randrange(1, self.rows)
+                    for statement, params in (
+                        (f"SELECT {column} FROM users WHERE id = :id", {"id": user}),
+                        (
+                            f"UPDATE users SET {column} = :v WHERE id = :id",
+                            {"id": user, "v": f"u{rng.random()}"},
+                        ),
+                        (
+                            f"INSERT INTO users (id, email, {column}, note) VALUES (:id, 'x@x', 'n', 'x')",
+                            {"id": new_id()},
+                        ),
+                    ):
+                        started = time.perf_counter()
+                        try:
+                            conn.execute(sa.text(statement), params)
+                            conn.commit()
+                        except sa.exc.SQLAlchemyError as exc:
+                            conn.rollback()
+                            errors[phase].append(str(getattr(exc, "orig", exc)).splitlines()[0])
+                            continue
+                        latencies[phase].append(time.perf_counter() - started)
+                    time.sleep(0.001)
+            engine.dispose()
+
+        threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(self.clients)]
+        for thread in threads:
             thread.start()
-            self.threads.append(thread)
-
-    def _new_id(self) -> int:
-        with self.lock:
-            self.next_id += 1
-            return self.next_id
-
-    def _client(self, n: int) -> None:
-        engine = sa.create_engine(self.url, pool_size=1, max_overflow=0)
-        rng = random.Random(n)
-        with engine.connect() as conn:
-            while not self.stop.is_set():
-                column, phase = self.column, self.phase
-                user = rng.randrange(1, self.rows)
-                for statement, params in (
-                    (f"SELECT {column} FROM users WHERE id = :id", {"id": user}),
-                    (f"UPDATE users SET {column} = :v WHERE id = :id", {"id": user, "v": f"u{rng.random()}"}),
-                    (
-                        f"INSERT INTO users (id, email, {column}, note) VALUES (:id, 'x@x', 'n', 'x')",
-                        {"id": self._new_id()},
-                    ),
-                ):
-                    started = time.perf_counter()
-                    try:
-                        conn.execute(sa.text(statement), params)
-                        conn.commit()
-                    except sa.exc.SQLAlchemyError as exc:
-                        conn.rollback()
-                        self.errors[phase].append(str(getattr(exc, "orig", exc)).splitlines()[0])
-                        continue
-                    self.latencies[phase].append(time.perf_counter() - started)
-                time.sleep(0.001)
-        engine.dispose()
+        for thread in threads:
+            thread.join()
+        self.results.put((dict(latencies), dict(errors)))
 
     def finish(self) -> None:
         self.stop.set()
-        for thread in self.threads:
-            thread.join(timeout=30)
+        latencies, errors = self.results.get(timeout=60)
+        self.process.join(timeout=30)
+        self.latencies = defaultdict(list, latencies)
+        self.errors = defaultdict(list, errors)
 
 
 class LockWatch(threading.Thread):
@@ -192,7 +223,15 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--idle-seconds", type=float, default=5.0)
     parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--batch-size", type=int, default=GENTLE["batch_size"])
+    parser.add_argument("--target-seconds", type=float, default=GENTLE["target_seconds"])
+    parser.add_argument("--sleep-seconds", type=float, default=GENTLE["sleep_seconds"])
     args = parser.parse_args()
+    gentle = {
+        "batch_size": args.batch_size,
+        "target_seconds": args.target_seconds,
+        "sleep_seconds": args.sleep_seconds,
+    }
 
     results: list[tuple[str, Load, LockWatch, dict[str, float]]] = []
     backfill_rate = bulk_rate = 0.0
@@ -201,7 +240,7 @@ def main() -> int:
 
         # --- the recipes --------------------------------------------------------------------------
         fill(engine, args.rows)
-        load, watch = Load(url, args.clients, args.rows), None
+        load = Load(url, args.clients, args.rows)
         watch = LockWatch(url, load)
         load.start()
         watch.start()
@@ -215,7 +254,7 @@ def main() -> int:
         timings["rename: expand"] = run_phase(load, "rename: expand", lambda: migrate(engine, rename_expand))
         registry = Registry(engine)
         # moderate batches and a short pause between them: a batch holds its rows' locks briefly
-        spec = BackfillSpec(table="users", set=(("full_name", "name"),), where="full_name IS NULL", **GENTLE)
+        spec = BackfillSpec(table="users", set=(("full_name", "name"),), where="full_name IS NULL", **gentle)
         timings["rename: backfill"] = run_phase(
             load, "rename: backfill", lambda: Backfiller(engine, registry, spec).run()
         )
@@ -231,16 +270,18 @@ def main() -> int:
             load, "rename: contract", lambda: migrate(engine, rename_contract)
         )
 
+        def not_null_expand(op: Operations) -> None:
+            op.ec_fill_nulls("users", "note", "''")  # type: ignore[attr-defined]
+            op.ec_add_not_null_check("users", "note")  # type: ignore[attr-defined]
+
+        timings["not null: expand"] = run_phase(
+            load, "not null: expand", lambda: migrate(engine, not_null_expand)
+        )
         notes = BackfillSpec(
-            table="users", set=(("note", "''"),), where="note IS NULL", name="notes", **GENTLE
+            table="users", set=(("note", "''"),), where="note IS NULL", name="notes", **gentle
         )
         timings["not null: backfill"] = run_phase(
             load, "not null: backfill", lambda: Backfiller(engine, registry, notes).run()
-        )
-        timings["not null: expand check"] = run_phase(
-            load,
-            "not null: expand check",
-            lambda: migrate(engine, lambda op: op.ec_add_not_null_check("users", "note")),  # type: ignore[attr-defined]
         )
         timings["not null: validate"] = run_phase(
             load,
@@ -251,12 +292,13 @@ def main() -> int:
             ),
         )
 
-        def set_not_null(op: Operations) -> None:
+        def not_null_contract(op: Operations) -> None:
             op.alter_column("users", "note", nullable=False)
             op.drop_constraint("ck_users_note_not_null", "users", type_="check")
+            op.ec_drop_fill("users", "note")  # type: ignore[attr-defined]
 
         timings["not null: contract"] = run_phase(
-            load, "not null: contract", lambda: migrate(engine, set_not_null)
+            load, "not null: contract", lambda: migrate(engine, not_null_contract)
         )
         timings["after"] = run_phase(load, "after", lambda: time.sleep(2))
         load.finish()
@@ -266,7 +308,7 @@ def main() -> int:
 
         # --- the naive equivalents, on a fresh table ----------------------------------------------
         fill(engine, args.rows)
-        naive, naive_watch = Load(url, args.clients, args.rows), None
+        naive = Load(url, args.clients, args.rows)
         naive_watch = LockWatch(url, naive)
         naive.start()
         naive_watch.start()
@@ -321,7 +363,11 @@ def report(
     backfill: float,
     bulk: float,
 ) -> int:
-    print(f"{args.rows:,} rows, {args.clients} client connections, lock_timeout {LOCK_TIMEOUT}")
+    print(
+        f"{args.rows:,} rows, {args.clients} client connections (one process), lock_timeout {LOCK_TIMEOUT}, "
+        f"backfill batches of {args.batch_size} adapting to {args.target_seconds} s, "
+        f"{args.sleep_seconds} s apart"
+    )
     ok = True
     for title, load, watch, timings in results:
         idle = percentile(load.latencies["idle"], 0.99)

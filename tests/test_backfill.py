@@ -54,7 +54,7 @@ def _wait(url: str) -> dict[str, object]:
 
 def copy_spec(**kw: object) -> BackfillSpec:
     # hits counts how often a row was converted: exactly once, whatever happens to the run
-    options: dict[str, object] = {"batch_size": 100, "target_seconds": 0.0, **kw}
+    options: dict[str, object] = {"batch_size": 100, "target_seconds": 0.0, "sleep_seconds": 0.0, **kw}
     return BackfillSpec(table="users", set=(("email_address", "email"), ("hits", "hits + 1")), **options)  # type: ignore[arg-type]
 
 

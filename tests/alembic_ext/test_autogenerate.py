@@ -178,7 +178,7 @@ def test_a_rename_is_a_synced_new_column_then_a_drop(shop: Path, pg_url: str, hi
     up = upgrade_body(expand)
     assert "op.add_column('users', sa.Column('full_name', sa.String(length=100), nullable=True))" in up
     assert "op.ec_sync_columns('users', 'name', 'full_name')" in up
-    assert "op.ec_backfill('users', {'full_name': 'name'}, where='full_name IS NULL')" in up
+    assert "op.ec_backfill('users', {'full_name': 'name'}, where='full_name IS NULL AND name IS NOT NULL')" in up
     assert "drop_column" not in up
     down = upgrade_body(contract)
     assert down.index("op.ec_drop_sync('users', 'name', 'full_name')") < down.index(

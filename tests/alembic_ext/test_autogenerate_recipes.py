@@ -317,3 +317,20 @@ def test_the_generated_downgrades_undo_the_recipes(shop: Path, pg_url: str) -> N
     assert db.rows("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'ec_%'") == [(0,)]
     mine = "conrelid IN ('orders'::regclass, 'users'::regclass) AND contype IN ('c', 'u')"
     assert db.rows(f"SELECT conname FROM pg_constraint WHERE {mine}") == []
+    defaults = dict(
+        db.rows(
+            "SELECT column_name, column_default FROM information_schema.columns "
+            "WHERE table_name = 'orders' AND column_default IS NOT NULL AND column_name <> 'id'"
+        )
+    )
+    assert defaults == {"created_at": "now()"}  # the swapped-out column's own default is back
+
+    # up again: the backfills that ran before run again (their rows need them again)
+    assert run_cli("upgrade", "--phase", "expand", *url).exit_code == 0
+    again = run_cli("upgrade", "--phase", "contract", *FORCE, *url)
+    assert again.exit_code == 0, again.output
+    assert db.rows("SELECT id, full_name FROM users") == [(1, "Ada")]
+    assert db.rows("SELECT id, note, created_at = timestamptz '2026-01-02 03:04:05' FROM orders ORDER BY id")[
+        0
+    ][:2] == (1, "none")
+    assert db.rows("SELECT count(*) FROM orders WHERE created_at IS NULL") == [(0,)]

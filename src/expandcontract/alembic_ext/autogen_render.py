@@ -40,6 +40,32 @@ class NoteOp(MigrateOperation):
         self.text = text
 
 
+class PassOp(MigrateOperation):
+    """`pass`: a body whose operations are all notes still needs a statement."""
+
+
+@renderers.dispatch_for(PassOp)
+def _render_pass(autogen_context: Any, op: PassOp) -> str:
+    return "pass"
+
+
+def _runs_something(operations: Sequence[MigrateOperation]) -> bool:
+    for operation in operations:
+        if isinstance(operation, ops.ModifyTableOps | AutocommitBlockOp):
+            if _runs_something(operation.ops):
+                return True
+        elif not isinstance(operation, NoteOp):
+            return True
+    return False
+
+
+def runnable(operations: Sequence[MigrateOperation]) -> list[MigrateOperation]:
+    """`operations`, with a `pass` after them when they are only comments (or nothing)."""
+    if not operations or _runs_something(operations):
+        return list(operations)  # Alembic writes `pass` for an empty body itself
+    return [*operations, PassOp()]
+
+
 @renderers.dispatch_for(AutocommitBlockOp)
 def _render_block(autogen_context: Any, op: AutocommitBlockOp) -> list[str]:
     lines = ["with op.get_context().autocommit_block():"]

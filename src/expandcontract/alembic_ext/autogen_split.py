@@ -11,7 +11,7 @@ from typing import Any
 from alembic.operations import MigrateOperation, ops
 from alembic.util import rev_id
 
-from expandcontract.alembic_ext.autogen_render import downgrade_of
+from expandcontract.alembic_ext.autogen_render import downgrade_of, runnable
 from expandcontract.alembic_ext.recipes import Renames, models_of, split_operations
 
 __all__ = ["models_of", "phased_directives", "split_operations"]
@@ -80,7 +80,7 @@ def _script(
     return ops.MigrationScript(
         revision,
         upgrade,
-        ops.DowngradeOps(ops=downgrade_of(operations)),
+        ops.DowngradeOps(ops=runnable(downgrade_of(operations))),
         message=message,
         imports=template.imports,
         head=head,

@@ -470,7 +470,7 @@ class BackfillOp(MigrateOperation):
     @classmethod
     def ec_backfill(cls, operations: Operations, table_name: str, set: dict[str, str], **options: Any) -> Any:
         """Fill `set` ({column: SQL expression}) in batches, outside the DDL transaction; options:
-        where=, schema=, key=, batch_size=1000, target_seconds=0.25, sleep_seconds=0, name=,
+        where=, schema=, key=, batch_size=1000, target_seconds=0.05, sleep_seconds=0.05, name=,
         run="inline" | "later"."""
         return operations.invoke(cls(table_name, set, **options))
 

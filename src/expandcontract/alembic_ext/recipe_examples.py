@@ -33,7 +33,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.sql.elements import conv
 
 # importing autogen_split registers the renderers of its own operations (and of op.ec_*)
-from expandcontract.alembic_ext.autogen_render import downgrade_of
+from expandcontract.alembic_ext.autogen_render import downgrade_of, runnable
 from expandcontract.alembic_ext.autogen_split import models_of, split_operations
 
 DIALECT = "postgresql"
@@ -569,7 +569,7 @@ def render_revision(operations: Sequence[MigrateOperation], phase: str) -> str:
         return f"# no {phase} revision: autogenerate writes none for this change\n"
     upgrade = render_body(ops.UpgradeOps(ops=list(operations)))
     # the downgrade the phased autogenerate writes (autogen_split._script)
-    downgrade = render_body(ops.DowngradeOps(ops=downgrade_of(operations)))
+    downgrade = render_body(ops.DowngradeOps(ops=runnable(downgrade_of(operations))))
     return f"def upgrade() -> None:\n{upgrade}\n\n\ndef downgrade() -> None:\n{downgrade}\n"
 
 

@@ -47,6 +47,12 @@ from expandcontract.alembic_ext.operations import (
 from expandcontract.gate.manifest import type_name
 from expandcontract.sql import TypeChange, type_change
 
+# what a column's new type means for the statements the applications prepared that read it
+PREPARED = (
+    "applications on server-side prepared statements (psycopg 3 from a statement's fifth run, "
+    "asyncpg) get one 'cached plan must not change result type' error per connection and prepared "
+    "statement that reads the column; a rename (info renamed_from) changes no type under them"
+)
 Models = Mapping[str, sa.Table]  # "schema.table" or "table" -> the models' table
 Renames = Mapping[tuple[str, str], str]  # (table, new column) -> old column
 
@@ -257,6 +263,7 @@ class Recipes:
                     column,
                     schema=schema,
                     modify_server_default=model.server_default,
+                    existing_server_default=None,  # so that the downgrade drops it again
                     existing_type=operation.existing_type,
                     existing_nullable=True,
                 )
@@ -293,16 +300,14 @@ class Recipes:
         table, schema = operation.table_name, operation.schema
         if not column.nullable and column.server_default is None:
             # the new release no longer writes it: its inserts must work while the column exists
-            self.expand.append(
-                ops.AlterColumnOp(
-                    table,
-                    column.name,
-                    schema=schema,
-                    modify_nullable=True,
-                    existing_nullable=False,
-                    existing_type=column.type,
-                )
+            relax = ops.AlterColumnOp(
+                table, column.name, schema=schema, modify_nullable=True, existing_type=column.type
             )
+            kept = NoteOp(
+                f"{REVIEW}: {column.name} stays nullable: the new release's rows have none; fill "
+                "them before setting it NOT NULL again"
+            )
+            self.expand.append(with_undo(relax, [kept]))
         self.contract.append(operation)
 
     def _alter_column(self, operation: ops.AlterColumnOp) -> None:
@@ -345,7 +350,7 @@ class Recipes:
                 table,
                 schema,
                 {column.name: forward.replace("{}", self.quote(old))},
-                f"{self.quote(column.name)} IS NULL",
+                f"{self.quote(column.name)} IS NULL AND {self.quote(old)} IS NOT NULL",
             ),
         ]
         restored = drop.to_column()
@@ -354,11 +359,17 @@ class Recipes:
             table,
             schema,
             {old: backward.replace("{}", self.quote(column.name))},
-            f"{self.quote(old)} IS NULL",
+            f"{self.quote(old)} IS NULL AND {self.quote(column.name)} IS NOT NULL",
         )
         self.contract += [
             with_undo(DropSyncOp(table, old, column.name, schema=schema), [sync, refill]),
-            with_undo(drop, [ops.AddColumnOp(table, restored, schema=schema)]),
+            with_undo(
+                drop,
+                [
+                    NoteOp(f"{REVIEW}: {old} comes back nullable; the new release may write NULL"),
+                    ops.AddColumnOp(table, restored, schema=schema),
+                ],
+            ),
         ]
         self.default_after_swap(table, column.name, schema, column.type, default)
         if required:
@@ -379,6 +390,7 @@ class Recipes:
                 column,
                 schema=schema,
                 modify_server_default=default,
+                existing_server_default=None,  # so that the downgrade drops it again
                 existing_type=type_,
                 existing_nullable=True,
             ),
@@ -396,7 +408,8 @@ class Recipes:
         old_sql = str(operation.existing_type.compile(dialect=dialect))
         new_sql = str(model.type.compile(dialect=dialect))
         if self.postgresql and type_change(old_sql, new_sql) is TypeChange.SAFE:
-            self.expand.append(operation)  # no rewrite, and both releases accept either type
+            # no rewrite, and both releases accept either type
+            self.expand += [NoteOp(f"{table}.{name} changes type in place. {PREPARED}"), operation]
             return None
         if not self.postgresql:
             return "the swap recipe needs PostgreSQL; write the change by hand"
@@ -411,7 +424,7 @@ class Recipes:
             NoteOp(
                 f"{table}.{name} changes type from {old_sql} to {new_sql}: a new column of the new "
                 "type, kept in step and backfilled; the contract swaps it in under the old name. "
-                f"Until then both releases use {name} with its old type"
+                f"Until then both releases use {name} with its old type. At the swap: {PREPARED}"
             ),
             ops.AddColumnOp(table, sa.Column(replacement, model.type.copy(), nullable=True), schema=schema),
             sync,
@@ -440,25 +453,7 @@ class Recipes:
                     ],
                 )
             )
-        unswap = [
-            ops.AlterColumnOp(table, name, schema=schema, modify_name=replacement),
-            ops.AddColumnOp(table, sa.Column(name, operation.existing_type, nullable=True), schema=schema),
-            sync,
-            self._backfill(
-                table,
-                schema,
-                {name: backward.replace("{}", self.quote(replacement))},
-                f"{self.quote(name)} IS NULL AND {self.quote(replacement)} IS NOT NULL",
-            ),
-        ]
-        if renames or operation.existing_nullable is False:
-            unswap.insert(
-                0,
-                NoteOp(
-                    f"{REVIEW}: {name} comes back without its indexes and nullable; rebuild what "
-                    "the old column had"
-                ),
-            )
+        unswap = self._unswap(operation, replacement, forward, backward, sync, bool(renames))
         swap = SwapColumnsOp(table, name, replacement, new_type=type_name(model.type), schema=schema)
         self.contract += [
             with_undo(DropSyncOp(table, name, replacement, schema=schema), []),  # the unswap syncs
@@ -477,6 +472,54 @@ class Recipes:
             self.not_null(table, name, schema, _set_not_null(table, name, schema, model.type))
             self.retyped.add(name)
         return None
+
+    def _unswap(
+        self,
+        swapped: ops.AlterColumnOp,
+        replacement: str,
+        forward: str,
+        backward: str,
+        sync: SyncColumnsOp,
+        indexed: bool,
+    ) -> list[MigrateOperation]:
+        """The swap undone, the column readable all along: the old type rebuilt under another name,
+        kept in step and backfilled, then the two renamed in one transaction, as expand left them."""
+        table, name, schema = swapped.table_name, swapped.column_name, swapped.schema
+        rebuilt = generated_name(name, "_ec_old")
+        back = SyncColumnsOp(table, rebuilt, name, schema=schema, forward=forward, backward=backward)
+        steps: list[MigrateOperation] = [
+            ops.AddColumnOp(table, sa.Column(rebuilt, swapped.existing_type, nullable=True), schema=schema),
+            back,
+            self._backfill(
+                table,
+                schema,
+                {rebuilt: backward.replace("{}", self.quote(name))},
+                f"{self.quote(rebuilt)} IS NULL AND {self.quote(name)} IS NOT NULL",
+            ),
+            DropSyncOp(table, rebuilt, name, schema=schema),
+            ops.AlterColumnOp(table, name, schema=schema, modify_name=replacement),
+            ops.AlterColumnOp(table, rebuilt, schema=schema, modify_name=name),
+            sync,
+        ]
+        if swapped.existing_server_default:
+            steps.append(
+                ops.AlterColumnOp(
+                    table,
+                    name,
+                    schema=schema,
+                    modify_server_default=swapped.existing_server_default,
+                    existing_type=swapped.existing_type,
+                )
+            )
+        if indexed or swapped.existing_nullable is False:
+            steps.insert(
+                0,
+                NoteOp(
+                    f"{REVIEW}: {name} comes back without its indexes and nullable; rebuild what "
+                    "the old column had"
+                ),
+            )
+        return steps
 
     # --- constraints ------------------------------------------------------------------------------
 
