@@ -158,7 +158,11 @@ def change_column_type(step: Step) -> Iterator[Hit]:
 
     ## Why is this bad?
     Old code may write values the new type rejects, or read values it cannot handle; and the table
-    and its indexes are rewritten under an ACCESS EXCLUSIVE lock.
+    and its indexes are rewritten under an ACCESS EXCLUSIVE lock. Even the changes this rule lets
+    through change the column's result type: a running release on server-side prepared statements
+    (psycopg 3 from a statement's fifth run, asyncpg) gets one `cached plan must not change result
+    type` error per connection and statement that reads the column. Only a new column (a rename
+    with a conversion) avoids that.
 
     ## Example
     ```python
