@@ -38,6 +38,7 @@ class Rev:
     docstring: str = ""
     depends_on: tuple[str, ...] = ()
     rev_id: str = ""
+    downgrade: str = "pass"  # its downgrade() body
 
 
 def baseline(body: str = USERS, **kw: object) -> Rev:
@@ -59,11 +60,12 @@ def unphased(body: str, **kw: object) -> Rev:
 def _file(rev_id: str, down: str | None, rev: Rev, labels: tuple[str, ...] = ()) -> str:
     doc = rev.docstring or f"revision {rev_id}"
     body = textwrap.indent(textwrap.dedent(rev.body).strip() or "pass", "    ")
+    down_body = textwrap.indent(textwrap.dedent(rev.downgrade).strip() or "pass", "    ")
     return (
         f'"""{doc}"""\n{HEADER}{textwrap.dedent(rev.module)}\n'
         f"revision = {rev_id!r}\ndown_revision = {down!r}\nbranch_labels = {labels or None!r}\n"
         f"depends_on = {rev.depends_on or None!r}\n\n\n"
-        f"def upgrade():\n{body}\n\n\ndef downgrade():\n    pass\n"
+        f"def upgrade():\n{body}\n\n\ndef downgrade():\n{down_body}\n"
     )
 
 

@@ -100,6 +100,31 @@ def python_statement_lines(source: str) -> dict[int, int]:
     return spans
 
 
+_REVIEW = re.compile(r"#\s*expandcontract:\s*review\b:?\s*(?P<why>.*)", re.IGNORECASE)
+
+
+def review_markers_in(source: str) -> list[tuple[int, int, str]]:
+    """(line, 1-based column, why) of each `# expandcontract: review` comment in a revision's
+    `upgrade()` (the downgrade's say what cannot be undone: they wait for the day it runs)."""
+    if "expandcontract: review" not in source.lower():
+        return []
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    spans = [
+        (node.lineno, node.end_lineno or node.lineno)
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name == "upgrade"
+    ]
+    out = []
+    for text, line, column, _ in _python_comments(source):
+        match = _REVIEW.match(text)
+        if match and any(first <= line <= last for first, last in spans):
+            out.append((line, column + 1, match.group("why").strip()))
+    return out
+
+
 def suppressions_in(source: str, *, python: bool) -> list[Suppression]:
     if "expandcontract:" not in source.lower():
         return []  # most files: no need to tokenize them
