@@ -12,11 +12,12 @@ release reads, and has no such failure."""
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from pg_flow_support import enter_example
+from pg_flow_support import Database, enter_example
 from zero_downtime_support import (
     EXAMPLE_MODELS,
     REVIEW,
@@ -81,10 +82,7 @@ def test_not_null_without_a_default_waits_for_the_contract(shop: Path, pg_url: s
 def test_not_null_with_a_default_fills_the_old_release_s_nulls_from_expand_on(
     shop: Path, pg_url: str
 ) -> None:
-    def every_row_has_a_note(db: object) -> None:
-        from pg_flow_support import Database
-
-        assert isinstance(db, Database)
+    def every_row_has_a_note(db: Database) -> None:
         assert db.rows("SELECT count(*) FROM orders WHERE note IS NULL") == [(0,)]
 
     outcome = run_recipe(
@@ -211,3 +209,89 @@ def test_the_swap_fails_each_prepared_statement_that_reads_the_column_once(shop:
     failed = outcome.new.failures()
     assert set(failed) <= {f"{CACHED_PLAN}"}, failed
     assert 1 <= sum(failed.values()) <= 3, failed  # its one connection: the statements reading it
+
+
+# --- a new table, a new required column with a constant default, a dropped server default ----------
+
+COUPONS = """
+
+class Coupon(Base):
+    __tablename__ = "coupons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), index=True)
+"""
+WITH_COUPONS_AND_PRIORITY = edit(
+    EXAMPLE_MODELS + COUPONS,
+    (ORDER_NOTE, ORDER_NOTE + "    priority: Mapped[int] = mapped_column(default=3)\n"),
+)
+
+
+def writes_coupons_and_priorities(turn: Turn) -> None:
+    turn.insert("Coupon", code=turn.value("code"))
+    turn.insert("Order", user_id=turn.owned_id, total=Decimal(2), priority=turn.step % 5)
+    turn.update("Order", priority=turn.step % 5 + 1)
+
+
+def test_a_new_table_and_a_required_column_with_a_constant_default(shop: Path, pg_url: str) -> None:
+    """The old release knows neither: its orders get priority 3 from the fill trigger (the model's
+    client-side default), so the column is NOT NULL once it is gone."""
+    outcome = run_recipe(
+        shop,
+        pg_url,
+        Recipe(
+            "coupons and priorities",
+            WITH_COUPONS_AND_PRIORITY,
+            leaves_the_note_out,
+            writes_coupons_and_priorities,
+            backfilled={"orders.priority": 3},
+        ),
+    )
+
+    no_review(outcome.expand, outcome.contract)
+    up = upgrade_body(outcome.expand)
+    assert "op.create_table('coupons'" in up and "op.ec_fill_nulls('orders', 'priority', '3')" in up
+    assert outcome.db.columns("orders")["priority"] is False
+    assert outcome.db.rows("SELECT count(*) FROM orders WHERE id % 2 = 1 AND priority <> 3") == [(0,)]
+
+
+NO_CREATED_DEFAULT = edit(
+    EXAMPLE_MODELS,
+    (
+        "mapped_column(server_default=sa.func.now(), index=True)",
+        "mapped_column(index=True)",
+    ),
+)
+
+
+def writes_created_at(turn: Turn) -> None:
+    """The new release sets created_at itself: it no longer relies on the database's default."""
+    turn.insert(
+        "Order", user_id=turn.owned_id, total=Decimal(1), created_at=datetime.datetime(2026, 1, 1, 12, 0)
+    )
+    turn.update("Order", total=Decimal(turn.step % 1000))
+
+
+def test_a_dropped_server_default_waits_for_the_release_that_relies_on_it(shop: Path, pg_url: str) -> None:
+    """compare_server_default on (env.py): Alembic sees the dropped default; it goes to contract."""
+    env = shop / "migrations" / "env.py"
+    online = "            transaction_per_migration=True,\n"
+    env.write_text(
+        edit(
+            env.read_text(encoding="utf-8"), (online, online + "            compare_server_default=True,\n")
+        ),
+        encoding="utf-8",
+    )
+    outcome = run_recipe(
+        shop,
+        pg_url,
+        Recipe("no created_at default", NO_CREATED_DEFAULT, leaves_the_note_out, writes_created_at),
+    )
+
+    assert outcome.expand == ""
+    assert "server_default=None" in upgrade_body(outcome.contract)
+    defaults = outcome.db.rows(
+        "SELECT column_default FROM information_schema.columns "
+        "WHERE table_name = 'orders' AND column_name = 'created_at'"
+    )
+    assert defaults == [(None,)]
