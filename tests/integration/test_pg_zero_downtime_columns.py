@@ -20,6 +20,7 @@ import pytest
 from pg_flow_support import Database, enter_example
 from zero_downtime_support import (
     EXAMPLE_MODELS,
+    ORDER_NOTE,
     REVIEW,
     Recipe,
     Turn,
@@ -28,7 +29,6 @@ from zero_downtime_support import (
     upgrade_body,
 )
 
-ORDER_NOTE = "    note: Mapped[str | None] = mapped_column(sa.Text)  # since 1.1.0\n"
 ORDER_TOTAL = "    total: Mapped[Decimal] = mapped_column(sa.Numeric(10, 2))\n"
 CACHED_PLAN = "cached plan must not change result type"
 

@@ -17,6 +17,7 @@ from click.testing import Result
 from pg_flow_support import Database, enter_example, run_cli
 from zero_downtime_support import (
     EXAMPLE_MODELS,
+    ORDER_NOTE,
     REVIEW,
     ROWS,
     SEED,
@@ -29,7 +30,6 @@ from zero_downtime_support import (
 )
 
 USER_NAME = "    name: Mapped[str] = mapped_column(sa.String(100))\n"
-ORDER_NOTE = "    note: Mapped[str | None] = mapped_column(sa.Text)  # since 1.1.0\n"
 
 
 @pytest.fixture

@@ -73,6 +73,7 @@ SEED = (
     f"INSERT INTO orders (id, user_id, total) SELECT i, i, i % 100 FROM generate_series(1, {2 * ROWS}) AS i",
 )
 REVIEW = "# expandcontract: review"
+ORDER_NOTE = "    note: Mapped[str | None] = mapped_column(sa.Text)  # since 1.1.0\n"  # in EXAMPLE_MODELS
 
 # how long each release runs alone or side by side (seconds): long enough for a few hundred
 # transactions, short enough for CI's two cores
