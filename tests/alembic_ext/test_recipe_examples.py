@@ -117,7 +117,8 @@ def test_rename_keeps_both_columns_in_step_then_drops_the_old_one() -> None:
     up = shown["expand"].split("def downgrade", 1)[0]
     assert "op.add_column('users', sa.Column('full_name', sa.String(length=100), nullable=True))" in up
     assert "op.ec_sync_columns('users', 'name', 'full_name')" in up
-    assert "op.ec_backfill('users', {'full_name': 'name'}, where='full_name IS NULL AND name IS NOT NULL')" in up
+    where = "where='full_name IS NULL AND name IS NOT NULL'"
+    assert f"op.ec_backfill('users', {{'full_name': 'name'}}, {where})" in up
     assert "drop_column" not in up
     contract = shown["contract"].split("def downgrade", 1)[0]
     steps = [

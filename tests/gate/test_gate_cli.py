@@ -263,7 +263,11 @@ def test_manifest_build_follows_its_schema(release_folder: Path) -> None:
         "users": {
             "any_column": False,
             "columns": {
-                "created_at": {"nullable": False, "server_default": True, "type": "TIMESTAMP WITHOUT TIME ZONE"},
+                "created_at": {
+                    "nullable": False,
+                    "server_default": True,
+                    "type": "TIMESTAMP WITHOUT TIME ZONE",
+                },
                 "email_address": {"nullable": True, "server_default": False, "type": "VARCHAR(255)"},
                 "id": {"nullable": False, "server_default": True, "type": "INTEGER"},
                 "name": {"nullable": False, "server_default": False, "type": "VARCHAR(100)"},
