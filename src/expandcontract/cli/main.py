@@ -32,6 +32,7 @@ from expandcontract.report import status as status_report
 from expandcontract.report.paths import shown
 from expandcontract.report.rule_docs import rule_page
 from expandcontract.rules.registry import ALL_RULES, find_rule
+from expandcontract.rules.suppression import review_markers_in
 from expandcontract.settings import Settings
 
 if TYPE_CHECKING:
@@ -186,6 +187,8 @@ def revision(
         paths = api.autogenerate(inv.settings(url=url), message, renames)
         for path in paths:
             click.echo(f"wrote {shown(path)}")
+            for line, _, why in review_markers_in(path.read_text(encoding="utf-8")):
+                click.echo(f"  {shown(path)}:{line}: left for review: {why}", err=True)
         if not paths:
             click.echo("no changes: the models match the database")
         return
