@@ -270,3 +270,39 @@ def test_the_backfill_cli_errors_are_one_line(later_backfill: Path, pg_url: str)
     assert result.stderr.strip() == (
         "expandcontract: error: no backfill named 'nope'; `expandcontract backfill status` lists them"
     )
+
+
+def test_a_backfill_the_next_steps_need_stops_its_revision_when_paused(engine: sa.Engine) -> None:
+    """must_finish=True (what the generated downgrades use before their renames): paused midway,
+    the operation raises instead of letting the revision's next steps run on half the rows."""
+    name = "users:email_address,hits"
+    errors: list[str] = []
+
+    def migrate() -> None:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn)
+            try:
+                with context.begin_transaction():
+                    Operations(context).ec_backfill(  # type: ignore[attr-defined]
+                        "users",
+                        {"email_address": "email", "hits": "hits + 1"},
+                        batch_size=10,
+                        target_seconds=0,
+                        sleep_seconds=0.02,
+                        must_finish=True,
+                    )
+            except RuntimeError as exc:
+                errors.append(str(exc))
+
+    thread = threading.Thread(target=migrate)
+    thread.start()
+    registry = Registry(engine)
+    deadline = time.monotonic() + 20
+    while not registry.exists() or not all_states(registry) or all_states(registry)[0].rows_done == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    pause(registry, name)
+    thread.join(timeout=30)
+
+    assert len(errors) == 1 and errors[0].startswith(f"backfill {name} is paused")
+    assert f"expandcontract backfill run '{name}'" in errors[0]

@@ -334,3 +334,47 @@ def test_the_generated_downgrades_undo_the_recipes(shop: Path, pg_url: str) -> N
         0
     ][:2] == (1, "none")
     assert db.rows("SELECT count(*) FROM orders WHERE created_at IS NULL") == [(0,)]
+
+
+def test_a_renamed_column_with_a_default_and_an_index_keeps_its_values_both_ways(
+    shop: Path, pg_url: str
+) -> None:
+    """orders.created_at (server default now(), indexed) renamed to placed_at, without the index:
+    the new release's inserts leave created_at to its default, and the sync still takes their
+    value; the index goes before the column; the downgrade brings values and default back."""
+    edit_models(
+        shop,
+        "created_at: Mapped[datetime.datetime] = mapped_column(server_default=sa.func.now(), index=True)",
+        "placed_at: Mapped[datetime.datetime] = mapped_column(\n"
+        '        server_default=sa.func.now(), info={"renamed_from": "created_at"}\n'
+        "    )",
+    )
+    _, contract = generate(shop, pg_url)
+    assert_in_order(
+        contract,
+        "op.drop_index(op.f('ix_orders_created_at')",
+        "op.ec_drop_sync('orders', 'created_at', 'placed_at')",
+        "op.drop_column('orders', 'created_at')",
+        "server_default=sa.text('now()')",
+    )
+    url = ("--url", pg_url)
+    assert run_cli("upgrade", "--phase", "expand", *url).exit_code == 0
+    db = Database(pg_url)
+    db.execute(
+        "INSERT INTO orders (id, user_id, total, placed_at) VALUES (3, 1, 1.00, '2026-03-04 05:06:07')"
+    )
+    synced = "SELECT id, created_at = placed_at FROM orders ORDER BY id"
+    assert db.rows(synced) == [(1, True), (2, True), (3, True)]  # the new release's value, not now()
+
+    contract_run = run_cli("upgrade", "--phase", "contract", *FORCE, *url)
+    assert contract_run.exit_code == 0, contract_run.output
+    downgrade(shop, pg_url, "contract@-1")
+    downgrade(shop, pg_url, "expand@-1")
+
+    assert db.rows("SELECT id, to_char(created_at, 'MM-DD HH24:MI') FROM orders ORDER BY id") == [
+        (1, "01-02 03:04"),
+        (2, "02-03 04:05"),
+        (3, "03-04 05:06"),
+    ]
+    default = "SELECT column_default FROM information_schema.columns WHERE table_name = 'orders' AND "
+    assert db.rows(default + "column_name = 'created_at'") == [("now()",)]

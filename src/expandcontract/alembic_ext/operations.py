@@ -80,8 +80,10 @@ class SyncColumnsOp(MigrateOperation):
 
     A row-level trigger copies the value the statement changed to the other column. It decides the
     direction by comparing values, not from a session setting, so it needs no `search_path` or
-    application cooperation and works behind PgBouncer: on INSERT it fills whichever of the two is
-    NULL; on UPDATE it copies the column that changed when the other did not. `forward` and
+    application cooperation and works behind PgBouncer: on INSERT the new column wins when it is
+    set (only the new release writes it; the old column may hold its default), else the old one
+    fills it; on UPDATE it copies the column that changed when the other did not. So the new
+    column must have no server default while the trigger runs (the recipes set it afterwards). `forward` and
     `backward` are SQL expressions with `{}` standing for the source value (for a type change:
     `forward="CAST({} AS bigint)"`); they default to a plain copy.
     """
@@ -167,10 +169,10 @@ def _postgresql_sync(operations: Operations, op: SyncColumnsOp) -> list[str]:
     to_old = _apply(op.backward, f"NEW.{new}")
     body = f"""BEGIN
     IF TG_OP = 'INSERT' THEN
-        IF NEW.{new} IS NULL AND NEW.{old} IS NOT NULL THEN
-            NEW.{new} := {to_new};
-        ELSIF NEW.{old} IS NULL AND NEW.{new} IS NOT NULL THEN
+        IF NEW.{new} IS NOT NULL THEN
             NEW.{old} := {to_old};
+        ELSIF NEW.{old} IS NOT NULL THEN
+            NEW.{new} := {to_new};
         END IF;
     ELSIF NEW.{old} IS DISTINCT FROM OLD.{old} AND NEW.{new} IS NOT DISTINCT FROM OLD.{new} THEN
         NEW.{new} := {to_new};
@@ -199,10 +201,9 @@ def _sqlite_sync(operations: Operations, op: SyncColumnsOp) -> list[str]:
     create = "CREATE TRIGGER IF NOT EXISTS"  # a run again after a failure goes on
     return [
         f"{create} {q(generated_name(name, 'ins'))} AFTER INSERT ON {table} FOR EACH ROW BEGIN "
+        f"UPDATE {table} SET {old} = {to_old} WHERE rowid = NEW.rowid AND NEW.{new} IS NOT NULL; "
         f"UPDATE {table} SET {new} = {to_new} WHERE rowid = NEW.rowid AND NEW.{new} IS NULL "
-        f"AND NEW.{old} IS NOT NULL; "
-        f"UPDATE {table} SET {old} = {to_old} WHERE rowid = NEW.rowid AND NEW.{old} IS NULL "
-        f"AND NEW.{new} IS NOT NULL; END",
+        f"AND NEW.{old} IS NOT NULL; END",
         f"{create} {q(generated_name(name, 'old'))} AFTER UPDATE OF {old} ON {table} FOR EACH ROW "
         f"WHEN NEW.{old} IS NOT OLD.{old} AND NEW.{new} IS OLD.{new} BEGIN "
         f"UPDATE {table} SET {new} = {to_new} WHERE rowid = NEW.rowid; END",
@@ -465,20 +466,25 @@ class BackfillOp(MigrateOperation):
         self.run = options.pop("run", "inline")
         if self.run not in ("inline", "later"):
             raise ValueError(f"ec_backfill run={self.run!r}: use 'inline' or 'later'")
+        # the revision's later steps rely on it: paused (`backfill pause`) or stopped, it stops them
+        self.must_finish = bool(options.pop("must_finish", False))
         self.options = options
+        if self.must_finish:
+            self.options["must_finish"] = True  # rendered back as written
 
     @classmethod
     def ec_backfill(cls, operations: Operations, table_name: str, set: dict[str, str], **options: Any) -> Any:
         """Fill `set` ({column: SQL expression}) in batches, outside the DDL transaction; options:
         where=, schema=, key=, batch_size=1000, target_seconds=0.05, sleep_seconds=0.05, name=,
-        run="inline" | "later"."""
+        run="inline" | "later", must_finish=False (True: a pause stops the revision there)."""
         return operations.invoke(cls(table_name, set, **options))
 
     @property
     def spec(self) -> Any:
         from expandcontract.backfill import spec_from_arguments
 
-        return spec_from_arguments(self.table_name, self.set_, **self.options)
+        options = {k: v for k, v in self.options.items() if k != "must_finish"}
+        return spec_from_arguments(self.table_name, self.set_, **options)
 
 
 @Operations.implementation_for(BackfillOp)
@@ -499,7 +505,14 @@ def _backfill(operations: Operations, op: BackfillOp) -> None:
         if op.run == "later":
             backfiller.register()
             return
-        backfiller.run(Progress())
+        state = backfiller.run(Progress())
+        if op.must_finish and state.status != "done":
+            raise RuntimeError(
+                f"backfill {spec.backfill_name} is {state.status} and the revision's next steps need it "
+                f"done; it stopped before them: finish it (`expandcontract backfill run "
+                f"'{spec.backfill_name}'`), then run the steps after op.ec_backfill by hand and "
+                "`alembic stamp` the revision"
+            )
 
 
 def _registry(context: Any) -> Any:

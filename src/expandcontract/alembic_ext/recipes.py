@@ -154,8 +154,14 @@ class Recipes:
     def _qualified(self, name: str, schema: str | None) -> str:
         return f"{self.quote(schema)}.{self.quote(name)}" if schema else self.quote(name)
 
-    def _backfill(self, table: str, schema: str | None, set_: dict[str, str], where: str) -> BackfillOp:
-        return BackfillOp(table, set_, where=where, **({"schema": schema} if schema else {}))
+    def _backfill(
+        self, table: str, schema: str | None, set_: dict[str, str], where: str, must_finish: bool = False
+    ) -> BackfillOp:
+        """A generated backfill; `must_finish` for one that later steps of its revision rely on."""
+        options: dict[str, Any] = {"schema": schema} if schema else {}
+        if must_finish:
+            options["must_finish"] = True
+        return BackfillOp(table, set_, where=where, **options)
 
     def concurrently(self, operation: ops.CreateIndexOp | ops.DropIndexOp) -> AutocommitBlockOp:
         if self.postgresql:
@@ -355,14 +361,23 @@ class Recipes:
         ]
         restored = drop.to_column()
         restored.nullable = True
+        old_default, restored.server_default = restored.server_default, None  # after the refill
         refill = self._backfill(
             table,
             schema,
             {old: backward.replace("{}", self.quote(column.name))},
             f"{self.quote(old)} IS NULL AND {self.quote(column.name)} IS NOT NULL",
+            must_finish=True,
         )
+        resync: list[MigrateOperation] = [sync, refill]
+        if old_default is not None:
+            resync.append(
+                ops.AlterColumnOp(
+                    table, old, schema=schema, modify_server_default=old_default, existing_type=restored.type
+                )
+            )
         self.contract += [
-            with_undo(DropSyncOp(table, old, column.name, schema=schema), [sync, refill]),
+            with_undo(DropSyncOp(table, old, column.name, schema=schema), resync),
             with_undo(
                 drop,
                 [
@@ -376,24 +391,32 @@ class Recipes:
             self.not_null(table, column.name, schema, _set_not_null(table, column.name, schema, column.type))
 
     def default_after_swap(
-        self, table: str, column: str, schema: str | None, type_: Any, default: Any
+        self,
+        table: str,
+        column: str,
+        schema: str | None,
+        type_: Any,
+        default: Any,
+        undo: list[MigrateOperation] | None = None,
     ) -> None:
         """The server default of a column that took an old one's place, set once the old one is
-        gone. Not before: the sync trigger tells who wrote a row by which column is NULL, and a
-        default would fill the new column on the old release's inserts, hiding their values."""
+        gone. Not before: on an insert the sync trigger lets the new column win when it is set,
+        and a default would set it on the old release's inserts, hiding their values. `undo`
+        replaces the plain drop of the default in the downgrade."""
         if default is None:
             return
+        alter = ops.AlterColumnOp(
+            table,
+            column,
+            schema=schema,
+            modify_server_default=default,
+            existing_server_default=None,  # so that the downgrade drops it again
+            existing_type=type_,
+            existing_nullable=True,
+        )
         self.contract += [
             NoteOp(f"# expandcontract: ignore[EC002] -- {column}'s default waits for the old column to go"),
-            ops.AlterColumnOp(
-                table,
-                column,
-                schema=schema,
-                modify_server_default=default,
-                existing_server_default=None,  # so that the downgrade drops it again
-                existing_type=type_,
-                existing_nullable=True,
-            ),
+            alter if undo is None else with_undo(alter, undo),
         ]
 
     def _retype(self, operation: ops.AlterColumnOp) -> str | None:
@@ -453,13 +476,14 @@ class Recipes:
                     ],
                 )
             )
-        unswap = self._unswap(operation, replacement, forward, backward, sync, bool(renames))
+        unswap = self._unswap(operation, replacement, forward, backward, sync, bool(renames), model)
         swap = SwapColumnsOp(table, name, replacement, new_type=type_name(model.type), schema=schema)
         self.contract += [
             with_undo(DropSyncOp(table, name, replacement, schema=schema), []),  # the unswap syncs
             with_undo(swap, unswap),
         ]
-        self.default_after_swap(table, name, schema, model.type, model.server_default)
+        # undone inside the unswap, once the column holding it is the replacement again
+        self.default_after_swap(table, name, schema, model.type, model.server_default, undo=[])
         if renames:
             self.contract += [
                 NoteOp(
@@ -481,6 +505,7 @@ class Recipes:
         backward: str,
         sync: SyncColumnsOp,
         indexed: bool,
+        model: sa.Column[Any],
     ) -> list[MigrateOperation]:
         """The swap undone, the column readable all along: the old type rebuilt under another name,
         kept in step and backfilled, then the two renamed in one transaction, as expand left them."""
@@ -495,12 +520,19 @@ class Recipes:
                 schema,
                 {rebuilt: backward.replace("{}", self.quote(name))},
                 f"{self.quote(rebuilt)} IS NULL AND {self.quote(name)} IS NOT NULL",
+                must_finish=True,  # the renames below rely on it
             ),
             DropSyncOp(table, rebuilt, name, schema=schema),
             ops.AlterColumnOp(table, name, schema=schema, modify_name=replacement),
             ops.AlterColumnOp(table, rebuilt, schema=schema, modify_name=name),
-            sync,
         ]
+        if model.server_default is not None:  # the replacement takes no default while synced
+            steps.append(
+                ops.AlterColumnOp(
+                    table, replacement, schema=schema, modify_server_default=None, existing_type=model.type
+                )
+            )
+        steps.append(sync)
         if swapped.existing_server_default:
             steps.append(
                 ops.AlterColumnOp(
@@ -633,6 +665,8 @@ def split_operations(
                     recipes.rename(inner, renamed[inner.column.name])
                 elif id(inner) not in handled:
                     recipes.add(inner)
+            # dropped indexes first: a dropped column takes its indexes with it
+            recipes.contract.sort(key=lambda o: not _drops_an_index(o))
             for ops_list, target in ((recipes.expand, expand), (recipes.contract, contract)):
                 if ops_list:
                     target.append(ops.ModifyTableOps(operation.table_name, ops_list, schema=operation.schema))
@@ -642,6 +676,12 @@ def split_operations(
             expand += recipes.expand
             contract += recipes.contract
     return expand, contract
+
+
+def _drops_an_index(operation: MigrateOperation) -> bool:
+    return isinstance(operation, AutocommitBlockOp) and any(
+        isinstance(o, ops.DropIndexOp) for o in operation.ops
+    )
 
 
 def _ours(operation: MigrateOperation, prefix: str) -> bool:
