@@ -510,8 +510,8 @@ def _backfill(operations: Operations, op: BackfillOp) -> None:
             raise RuntimeError(
                 f"backfill {spec.backfill_name} is {state.status} and the revision's next steps need it "
                 f"done; it stopped before them: finish it (`expandcontract backfill run "
-                f"'{spec.backfill_name}'`), then run the steps after op.ec_backfill by hand and "
-                "`alembic stamp` the revision"
+                f"'{spec.backfill_name}'`), then run what follows it in the revision (`alembic "
+                "upgrade|downgrade --sql` prints it, with the alembic_version update)"
             )
 
 

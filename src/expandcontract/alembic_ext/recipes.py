@@ -376,6 +376,12 @@ class Recipes:
                     table, old, schema=schema, modify_server_default=old_default, existing_type=restored.type
                 )
             )
+        if default is not None:  # the new column's, dropped once the old one fills it again
+            resync.append(
+                ops.AlterColumnOp(
+                    table, column.name, schema=schema, modify_server_default=None, existing_type=column.type
+                )
+            )
         self.contract += [
             with_undo(DropSyncOp(table, old, column.name, schema=schema), resync),
             with_undo(
@@ -386,7 +392,7 @@ class Recipes:
                 ],
             ),
         ]
-        self.default_after_swap(table, column.name, schema, column.type, default)
+        self.default_after_swap(table, column.name, schema, column.type, default, undo=[])
         if required:
             self.not_null(table, column.name, schema, _set_not_null(table, column.name, schema, column.type))
 
