@@ -25,7 +25,7 @@ from gate_support import shop_1_3_is_live
 from integration.pg_flow_support import enter_example, run_cli
 
 from expandcontract.backfill import Backfiller, BackfillSpec, all_states, pause
-from expandcontract.errors import UsageError
+from expandcontract.errors import ExpandContractError, UsageError
 from expandcontract.gate.registry import Registry
 
 ROWS = 2000
@@ -291,7 +291,7 @@ def test_a_backfill_the_next_steps_need_stops_its_revision_when_paused(engine: s
                         sleep_seconds=0.02,
                         must_finish=True,
                     )
-            except RuntimeError as exc:
+            except ExpandContractError as exc:
                 errors.append(str(exc))
 
     thread = threading.Thread(target=migrate)
@@ -306,3 +306,29 @@ def test_a_backfill_the_next_steps_need_stops_its_revision_when_paused(engine: s
 
     assert len(errors) == 1 and errors[0].startswith(f"backfill {name} is paused")
     assert f"expandcontract backfill run '{name}'" in errors[0]
+
+
+def test_a_walk_undone_before_it_finished_starts_over(engine: sa.Engine) -> None:
+    """Paused midway, then its revision undone (the filled column emptied) and applied again: the
+    rows the cursor had passed match the `where` again, so the walk starts from the first key."""
+    registry = Registry(engine)
+    spec = copy_spec(batch_size=10, sleep_seconds=0.02, where="email_address IS NULL")
+    backfiller = Backfiller(engine, registry, spec)
+    results = []
+    thread = threading.Thread(target=lambda: results.append(backfiller.run()))
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not all_states(registry) or all_states(registry)[0].rows_done == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    pause(registry, spec.backfill_name)
+    thread.join(timeout=30)
+    assert results[0].status == "paused"
+    with engine.begin() as conn:  # the downgrade dropped the column; the upgrade added it back
+        conn.execute(sa.text("UPDATE users SET email_address = NULL"))
+
+    again = Backfiller(engine, registry, copy_spec(batch_size=500, where="email_address IS NULL")).run()
+
+    assert again.status == "done" and again.rows_done == ROWS
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM users WHERE email_address IS NULL")).scalar() == 0

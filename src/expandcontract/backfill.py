@@ -215,9 +215,9 @@ class Backfiller:
         t = self.registry.tables.backfills
         with self.engine.begin() as conn:
             existing = self.state(conn)
-            if existing is not None and not (existing.status == "done" and self._needed_again(conn)):
+            if existing is not None and not self._needed_again(conn, existing):
                 return existing
-            if existing is not None:  # done once, then undone (a downgrade) or filled in anew
+            if existing is not None:  # walked once, then undone (a downgrade) or filled in anew
                 conn.execute(t.delete().where(t.c.name == self.spec.backfill_name))
             bounds = conn.execute(sa.select(sa.func.min(self.key), sa.func.max(self.key))).one()
             now = db_now(self.engine.dialect.name)
@@ -241,13 +241,18 @@ class Backfiller:
             assert found is not None
             return found
 
-    def _needed_again(self, conn: Connection) -> bool:
-        """Whether rows still match the `where` of a backfill recorded as done: its revision ran
-        again after a downgrade, and the walk must start over (without a `where`, done is done)."""
+    def _needed_again(self, conn: Connection, state: BackfillState) -> bool:
+        """Whether rows the walk has passed still match the backfill's `where` (all of them when
+        it is done): its revision ran again after a downgrade, and the walk must start over.
+        Without a `where` nothing tells, and the recorded walk stands."""
         if not self.spec.where:
             return False
-        query = sa.select(sa.literal(1)).select_from(self.table).where(sa.text(self.spec.where)).limit(1)
-        return conn.execute(query).first() is not None
+        query = sa.select(sa.literal(1)).select_from(self.table).where(sa.text(self.spec.where))
+        if state.status != "done":
+            if state.last_key is None:
+                return False  # not walked yet: the walk starts where it is
+            query = query.where(self.key <= state.last_key)
+        return conn.execute(query.limit(1)).first() is not None
 
     def _set_status(self, status: str) -> None:
         t = self.registry.tables.backfills

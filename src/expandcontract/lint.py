@@ -520,6 +520,7 @@ def lint_units(
             continue
         findings = [f for f in raw if f.code in selected]
         findings += [f for f in (extra or {}).get(unit.key, ()) if f.code in selected]
+        findings += _review_findings(unit, selected)  # suppressible like any rule's
         suppressions = suppressions_in(unit.source, python=unit.is_revision) if unit.source else []
         config = _ignored_by_config(unit, options)
         spans = _statement_spans(unit, options.dialect) if suppressions else {}
@@ -528,7 +529,6 @@ def lint_units(
         final = _suppress(findings + summaries, suppressions, config, spans)
         patterns_used |= final.patterns
         own = _suppression_findings(unit, suppressions, final.used, options)
-        own += _review_findings(unit, selected)
         ordered = sorted(final.kept + own, key=lambda f: (f.location.line, f.location.column, f.code))
         reports.append(UnitReport(unit=unit, findings=tuple(ordered), suppressed=final.count))
     unused = _unused_config_ignores(options, patterns_used, units, wanted)

@@ -126,10 +126,13 @@ class SchemaReplay:
         elif kind is ChangeKind.RENAME_COLUMN and change.new_name:
             state = table.columns.pop(column, ColumnState())
             table.columns[change.new_name.lower()] = state
+            _renamed_in_checks(table, column, change.new_name.lower())
         elif kind is ChangeKind.SWAP_COLUMN and change.columns:
-            state = table.columns.pop(change.columns[0].lower(), ColumnState())
+            replacement = change.columns[0].lower()
+            state = table.columns.pop(replacement, ColumnState())
             state.type = change.type or state.type
             table.columns[column] = state
+            _renamed_in_checks(table, replacement, column)
         elif column and kind in _COLUMN_EDITS:
             state = table.columns.setdefault(column, ColumnState())
             _COLUMN_EDITS[kind](state, change)
@@ -163,6 +166,13 @@ class SchemaReplay:
         self._unnamed += 1
         name = (change.name or f"#unnamed-{self._unnamed}").lower()
         (table.pending if change.not_valid else table.proofs)[name] = proven
+
+
+def _renamed_in_checks(table: TableState, old: str, new: str) -> None:
+    """A check follows its column through a rename: what it proved of `old`, it proves of `new`."""
+    for checks in (table.proofs, table.pending):
+        for name, columns in checks.items():
+            checks[name] = tuple(new if c == old else c for c in columns)
 
 
 def _set_type(state: ColumnState, change: Change) -> None:

@@ -164,14 +164,17 @@ def test_a_type_change_under_the_same_name_is_swapped_in_after_the_rollout(shop:
         "op.ec_backfill('orders', {'created_at__ec_new': \"created_at AT TIME ZONE 'UTC'\"}",
         "op.create_index('ix_orders_created_at_ec_new', 'orders', ['created_at__ec_new']",
     )
-    assert_in_order(
+    assert_in_order(  # NOT NULL proven on the replacement first: a failed validation can run again
         contract,
+        "op.ec_add_not_null_check('orders', 'created_at__ec_new', name='ck_orders_created_at_not_null')",
+        "op.ec_validate_constraint('orders', 'ck_orders_created_at_not_null')",
         "op.ec_drop_sync('orders', 'created_at', 'created_at__ec_new')",
         "op.ec_swap_columns('orders', 'created_at', 'created_at__ec_new', "
         "new_type='TIMESTAMP WITH TIME ZONE')",
         "server_default=sa.text('now()')",
         "op.execute('ALTER INDEX ix_orders_created_at_ec_new RENAME TO ix_orders_created_at')",
-        "op.ec_add_not_null_check('orders', 'created_at'",
+        "nullable=False",
+        "op.drop_constraint('ck_orders_created_at_not_null', 'orders', type_='check')",
     )
     lint_is_clean()
 
@@ -378,3 +381,30 @@ def test_a_renamed_column_with_a_default_and_an_index_keeps_its_values_both_ways
     ]
     default = "SELECT column_default FROM information_schema.columns WHERE table_name = 'orders' AND "
     assert db.rows(default + "column_name = 'created_at'") == [("now()",)]
+
+
+def test_a_swap_made_not_null_proves_it_before_the_swap_and_runs_again(shop: Path, pg_url: str) -> None:
+    """note: TEXT NULL -> VARCHAR(50) NOT NULL, converted by plain assignment ("{}": a value that
+    does not fit fails, where a CAST would cut it). Order 1's note is NULL: the validation fails
+    before the swap, so the contract runs again once the NULLs are filled."""
+    edit_models(
+        shop,
+        "    note: Mapped[str | None] = mapped_column(sa.Text)  # since 1.1.0",
+        '    note: Mapped[str] = mapped_column(sa.String(50), info={"convert_using": "{}"})',
+    )
+    expand, _ = generate(shop, pg_url)
+    assert "op.ec_sync_columns('orders', 'note', 'note__ec_new')" in expand  # no CAST
+    url = ("--url", pg_url)
+    assert run_cli("upgrade", "--phase", "expand", *url).exit_code == 0
+
+    failed = run_cli("upgrade", "--phase", "contract", *FORCE, *url)
+    assert failed.exit_code != 0 and "ck_orders_note_not_null" in failed.output
+    db = Database(pg_url)
+    assert "note__ec_new" in db.columns("orders")  # stopped before the swap
+    db.execute("UPDATE orders SET note = '' WHERE note IS NULL")  # the trigger fills the replacement
+
+    again = run_cli("upgrade", "--phase", "contract", *FORCE, *url)
+    assert again.exit_code == 0, again.output
+    columns = db.columns("orders")
+    assert columns["note"] is False and "note__ec_new" not in columns
+    assert db.rows("SELECT id, note FROM orders ORDER BY id") == [(1, ""), (2, "gift")]

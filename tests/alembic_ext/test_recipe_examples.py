@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
-from alembic.autogenerate import produce_migrations
+from alembic.autogenerate import produce_migrations, render_python_code
 from alembic.operations import MigrateOperation, ops
 from alembic.runtime.migration import MigrationContext
 from test_docs import anchors, relative_links
@@ -121,11 +121,11 @@ def test_rename_keeps_both_columns_in_step_then_drops_the_old_one() -> None:
     assert f"op.ec_backfill('users', {{'full_name': 'name'}}, {where})" in up
     assert "drop_column" not in up
     contract = shown["contract"].split("def downgrade", 1)[0]
-    steps = [
-        "op.ec_drop_sync('users', 'name', 'full_name')",
-        "op.drop_column('users', 'name')",
+    steps = [  # NOT NULL proven while the old column is still there: a failed validation runs again
         "op.ec_add_not_null_check('users', 'full_name'",
         "op.ec_validate_constraint('users', 'ck_users_full_name_not_null')",
+        "op.ec_drop_sync('users', 'name', 'full_name')",
+        "op.drop_column('users', 'name')",
         "nullable=False)",
         "op.drop_constraint('ck_users_full_name_not_null', 'users', type_='check')",
     ]
@@ -242,3 +242,50 @@ def test_the_revisions_are_what_the_phased_autogenerate_writes(each: Recipe, tmp
             f"def downgrade() -> None:\n{render_body(revision.downgrade_ops)}\n"
         )
         assert rendered == shown[phase]
+
+
+def _alter(column: str, old: sa.types.TypeEngine[object], new: sa.types.TypeEngine[object]) -> ops.UpgradeOps:
+    return ops.UpgradeOps(
+        [ops.ModifyTableOps("t", [ops.AlterColumnOp("t", column, modify_type=new, existing_type=old)])]
+    )
+
+
+def test_a_type_change_that_may_not_fit_needs_a_conversion_and_a_widening_is_assigned() -> None:
+    """A CAST would cut a text to varchar(10) without a word: the change is left for review until
+    the model says how to convert; int -> bigint is swapped with plain assignments."""
+    metadata = sa.MetaData()
+    sa.Table(
+        "t",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("code", sa.String(10)),
+        sa.Column("qty", sa.BigInteger),
+    )
+    models = models_of(metadata)
+
+    expand, _ = split_operations(_alter("code", sa.Text(), sa.String(10)), "postgresql", models=models)
+    rendered = render_python_code(ops.UpgradeOps(expand))
+    assert (
+        "# expandcontract: review: an in-place type change breaks the running release; values of " in rendered
+    )
+    assert "ec_sync_columns" not in rendered
+
+    expand, _ = split_operations(_alter("qty", sa.Integer(), sa.BigInteger()), "postgresql", models=models)
+    rendered = render_python_code(ops.UpgradeOps(expand))
+    assert "op.ec_sync_columns('t', 'qty', 'qty__ec_new')" in rendered  # no conversion: assignments
+
+
+def test_a_re_pointed_unnamed_foreign_key_takes_a_name_the_old_one_does_not_hold() -> None:
+    old_key = ops.CreateForeignKeyOp("orders_user_id_fkey", "orders", "users", ["user_id"], ["id"])
+    drop = ops.DropConstraintOp("orders_user_id_fkey", "orders", type_="foreignkey", _reverse=old_key)
+    new_key = ops.CreateForeignKeyOp(None, "orders", "accounts", ["user_id"], ["id"])
+    expand, contract = split_operations(
+        ops.UpgradeOps([ops.ModifyTableOps("orders", [drop, new_key])]), "postgresql"
+    )
+
+    assert "op.create_foreign_key('orders_user_id_accounts_fkey'" in render_python_code(
+        ops.UpgradeOps(expand)
+    )
+    assert "op.ec_validate_constraint('orders', 'orders_user_id_accounts_fkey')" in render_python_code(
+        ops.UpgradeOps(contract)
+    )

@@ -513,3 +513,14 @@ def test_review_lines_in_a_downgrade_are_not_reported(tmp_path: Path) -> None:
     result = lint_history(tmp_path, baseline(), rev, request=QUIET)
 
     assert "EC007" not in codes(result)
+
+
+def test_a_reviewed_step_can_say_so_with_a_suppression(tmp_path: Path) -> None:
+    body = (
+        "# expandcontract: review: no zero-downtime recipe  # expandcontract: ignore[EC007] -- "
+        "reviewed: the table is empty in every environment\n"
+        'op.add_column("users", sa.Column("nickname", sa.Text()))'
+    )
+    result = lint_history(tmp_path, baseline(), expand(body), request=QUIET)
+
+    assert "EC007" not in codes(result) and "EC903" not in codes(result)

@@ -123,10 +123,9 @@ def _render_drop_fill(autogen_context: Any, op: DropFillOp) -> str:
 
 @renderers.dispatch_for(SwapColumnsOp)
 def _render_swap(autogen_context: Any, op: SwapColumnsOp) -> str:
-    new_type = f", new_type={op.new_type!r}" if op.new_type else ""
     return (
-        f"op.ec_swap_columns({op.table_name!r}, {op.column_name!r}, {op.replacement!r}"
-        f"{new_type}{_kw(op.schema)})"
+        f"op.ec_swap_columns({op.table_name!r}, {op.column_name!r}, {op.replacement!r}, "
+        f"new_type={op.new_type!r}{_kw(op.schema)})"
     )
 
 
@@ -168,6 +167,11 @@ def _undo(operation: MigrateOperation) -> list[MigrateOperation]:
         return [AutocommitBlockOp(inner)] if inner else []
     if isinstance(operation, NoteOp | ValidateConstraintOp | BackfillOp):
         return []  # an explanation, a validation, values the old column still has
+    if isinstance(operation, ops.DropTableOp) and operation._reverse is not None:
+        return [
+            NoteOp(f"{REVIEW}: {operation.table_name} comes back empty: its rows were dropped"),
+            operation.reverse(),
+        ]
     if isinstance(operation, ops.DropColumnOp):
         column = operation.to_column()
         column.nullable = True  # its values are gone: NOT NULL could not hold

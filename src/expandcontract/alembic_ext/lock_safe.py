@@ -93,7 +93,7 @@ def install_statement_timeouts(
             except sa.exc.OperationalError as exc:
                 if not _lock_timed_out(exc) or attempt == retries:
                     raise
-                _pause("a statement", attempt, retries)
+                _pause("a statement", attempt, retries, exc)
             finally:
                 plain("RESET lock_timeout")
         return None
@@ -127,12 +127,14 @@ def _lock_timed_out(exc: BaseException) -> bool:
     return getattr(getattr(exc, "orig", None), "sqlstate", None) in (LOCK_NOT_AVAILABLE, DEADLOCK_DETECTED)
 
 
-def _pause(what: str, attempt: int, retries: int) -> None:
+def _pause(what: str, attempt: int, retries: int, exc: BaseException) -> None:
     """A random pause up to an exponentially growing cap: retries of several runners spread out."""
     pause = random.uniform(0, min(MAX_PAUSE_SECONDS, 0.5 * 2**attempt))
+    deadlock = getattr(getattr(exc, "orig", None), "sqlstate", None) == DEADLOCK_DETECTED
     log.warning(
-        "expandcontract: %s timed out waiting for a lock (attempt %d of %d); retrying in %.1f s",
+        "expandcontract: %s %s (attempt %d of %d); retrying in %.1f s",
         what,
+        "lost a deadlock with another transaction" if deadlock else "timed out waiting for a lock",
         attempt + 1,
         retries + 1,
         pause,
@@ -155,7 +157,7 @@ def _retrying(
                 savepoint.rollback()  # releases every lock the revision took
                 if not _lock_timed_out(exc) or attempt == retries:
                     raise
-                _pause(revision, attempt, retries)
+                _pause(revision, attempt, retries, exc)
                 continue
             savepoint.commit()
             return result

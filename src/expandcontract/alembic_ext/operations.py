@@ -256,7 +256,7 @@ class SwapColumnsOp(MigrateOperation):
         column_name: str,
         replacement: str,
         *,
-        new_type: str | None = None,
+        new_type: str,
         schema: str | None = None,
     ) -> None:
         self.table_name, self.column_name, self.replacement = table_name, column_name, replacement
@@ -270,10 +270,11 @@ class SwapColumnsOp(MigrateOperation):
         column_name: str,
         replacement: str,
         *,
-        new_type: str | None = None,
+        new_type: str,
         schema: str | None = None,
     ) -> Any:
-        """Drop `column_name` and rename `replacement` to it."""
+        """Drop `column_name` and rename `replacement` to it; `new_type` is the replacement's type
+        as manifests spell it (`expandcontract.gate.manifest.type_name`: "BIGINT")."""
         return operations.invoke(cls(table_name, column_name, replacement, new_type=new_type, schema=schema))
 
 
@@ -490,6 +491,7 @@ class BackfillOp(MigrateOperation):
 @Operations.implementation_for(BackfillOp)
 def _backfill(operations: Operations, op: BackfillOp) -> None:
     from expandcontract.backfill import Backfiller, Progress
+    from expandcontract.errors import ExpandContractError
 
     spec = op.spec
     context = operations.get_context()
@@ -507,7 +509,7 @@ def _backfill(operations: Operations, op: BackfillOp) -> None:
             return
         state = backfiller.run(Progress())
         if op.must_finish and state.status != "done":
-            raise RuntimeError(
+            raise ExpandContractError(
                 f"backfill {spec.backfill_name} is {state.status} and the revision's next steps need it "
                 f"done; it stopped before them: finish it (`expandcontract backfill run "
                 f"'{spec.backfill_name}'`), then run what follows it in the revision (`alembic "

@@ -75,7 +75,10 @@ def default_sql(column: sa.Column[Any], dialect: sa.Dialect) -> str | None:
     default = column.default
     if isinstance(default, sa.ColumnDefault) and default.is_scalar:
         literal = sa.literal(default.arg, column.type)
-        return str(literal.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        try:
+            return str(literal.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        except sa.exc.CompileError:  # a value SQLAlchemy cannot write as SQL (a JSON document)
+            return None
     return None
 
 
@@ -99,10 +102,10 @@ def _set_not_null(
 def _one_change_each(operation: ops.AlterColumnOp) -> list[ops.AlterColumnOp]:
     """An alter_column that changes several things, as one alter_column per thing: each takes its
     own recipe (a type change and a NOT NULL do not share a phase)."""
-    fields = {
+    fields = {  # in this order: a swap sees its type first, a NOT NULL sees its new default
         "modify_type": None,
-        "modify_nullable": None,
         "modify_server_default": False,
+        "modify_nullable": None,
         "modify_comment": False,
         "modify_name": None,
     }
@@ -134,6 +137,7 @@ class Recipes:
         models: Models | None = None,
         dropped_tables: frozenset[tuple[str | None, str]] = frozenset(),
         dropped_columns: frozenset[str] = frozenset(),
+        dropped_constraints: frozenset[str] = frozenset(),
     ) -> None:
         self.dialect = dialect
         self.expand: list[MigrateOperation] = []
@@ -141,7 +145,8 @@ class Recipes:
         self.quote: Callable[[str], str] = _dialect(dialect).identifier_preparer.quote
         self.models = models or {}
         self.dropped_tables, self.dropped_columns = dropped_tables, dropped_columns
-        self.retyped: set[str] = set()  # columns whose swap recipe also made them NOT NULL
+        self.dropped_constraints = dropped_constraints
+        self.swapped: set[str] = set()  # columns the swap recipe rebuilds whole (NOT NULL, default)
 
     @property
     def postgresql(self) -> bool:
@@ -183,7 +188,7 @@ class Recipes:
                         "# expandcontract: ignore[EC103] -- the new release no longer writes what this "
                         "foreign key guards (a dropped column or table): its writes must not trip it"
                     ),
-                    operation,
+                    with_undo(operation, _key_back_not_valid(operation)),
                 ]
             case ops.DropTableOp() | ops.DropConstraintOp():
                 self.contract.append(operation)
@@ -257,11 +262,49 @@ class Recipes:
         drop_fill = DropFillOp(table, column, schema=schema)
         self.contract += [*finish, with_undo(drop_fill, [FillNullsOp(table, column, fill, schema=schema)])]
 
+    def proven_not_null(
+        self, table: str, checked: str, final: str, schema: str | None, type_: Any, fill: str | None
+    ) -> tuple[list[MigrateOperation], list[MigrateOperation]]:
+        """NOT NULL for a column that takes an old one's place (a rename, a swap), as (steps before
+        the old column goes, steps after): the check on `checked` (the column as it is then),
+        the NULLs filled with `fill` when the models give one, and the validation come first, so a
+        validation that fails stops the contract while it can still run again; SET NOT NULL on
+        `final` (the column's name after the swap) and the check's drop come after."""
+        set_not_null = _set_not_null(table, final, schema, type_)
+        if not self.postgresql:
+            return [], [set_not_null]
+        name = generated_name("ck", table, final, "not_null")
+        check = AddNotNullCheckOp(table, checked, name=name, schema=schema)
+        before: list[MigrateOperation] = [
+            NoteOp(
+                f"# expandcontract: ignore[EC002] -- {final} NOT NULL without a long lock: a NOT VALID "
+                "check, its validation, then SET NOT NULL skips the scan"
+            ),
+            check,
+        ]
+        if fill is not None:
+            before.append(self._backfill(table, schema, {checked: fill}, f"{self.quote(checked)} IS NULL"))
+        before.append(ValidateConstraintOp(table, name, schema=schema))
+        drop_check = ops.DropConstraintOp(name, table, type_="check", schema=schema)
+        restore = AddNotNullCheckOp(table, final, name=name, schema=schema)
+        return before, [set_not_null, with_undo(drop_check, [restore])]
+
     def _tighten(self, operation: ops.AlterColumnOp) -> None:
         """NOT NULL, the models' server default set before the deploy (the fill uses it)."""
         table, column, schema = operation.table_name, operation.column_name, operation.schema
         model = self.model_column(table, column, schema)
-        if model is not None and not operation.existing_server_default and model.server_default is not None:
+        set_already = any(
+            isinstance(o, ops.AlterColumnOp)
+            and o.column_name == column
+            and o.modify_server_default is not False
+            for o in self.expand
+        )
+        if (
+            model is not None
+            and not set_already
+            and not operation.existing_server_default
+            and model.server_default is not None
+        ):
             # autogenerate compares server defaults only when asked: the models' one, set to be sure
             self.expand.append(
                 ops.AlterColumnOp(
@@ -284,6 +327,7 @@ class Recipes:
         if column.nullable or column.server_default is not None or column.computed is not None:
             self.expand.append(operation)
             return
+        operation.column = column = column._copy()  # the models' own column stays as they say
         column.nullable = True  # added nullable: the running release does not write it yet
         table, schema = operation.table_name, operation.schema
         fill = default_sql(column, _dialect(self.dialect))
@@ -317,6 +361,8 @@ class Recipes:
         self.contract.append(operation)
 
     def _alter_column(self, operation: ops.AlterColumnOp) -> None:
+        if operation.column_name in self.swapped:
+            return  # the swap rebuilt the column whole: its NOT NULL and its default come with it
         if operation.modify_type is not None:
             problem = self._retype(operation)
             if problem:
@@ -328,8 +374,7 @@ class Recipes:
                 "(op.ec_sync_columns), backfill (op.ec_backfill), drop the old one in contract",
             )
         elif operation.modify_nullable is False:
-            if operation.column_name not in self.retyped:
-                self._tighten(operation)
+            self._tighten(operation)
         elif operation.modify_server_default is None:  # Alembic: None drops it, False leaves it
             self.contract.append(operation)
         else:
@@ -341,8 +386,10 @@ class Recipes:
         column, old = add.column, drop.column_name
         table, schema = add.table_name, add.schema
         required = not column.nullable
+        fill = default_sql(column, _dialect(self.dialect)) if required else None
+        add.column = column = column._copy()  # the models' own column stays as the models say
         column.nullable = True  # the old release does not write it; the trigger fills it
-        default, column.server_default = column.server_default, None  # see default_after_swap()
+        default, column.server_default = column.server_default, None  # see default_once_old_is_gone()
         # a type change rides along: info={"convert_using": "CAST({} AS ...)", "convert_back": ...}
         forward = str(column.info.get("convert_using", "{}"))
         backward = str(column.info.get("convert_back", "{}"))
@@ -382,7 +429,13 @@ class Recipes:
                     table, column.name, schema=schema, modify_server_default=None, existing_type=column.type
                 )
             )
+        before, after = (
+            self.proven_not_null(table, column.name, column.name, schema, column.type, fill)
+            if required
+            else ([], [])
+        )
         self.contract += [
+            *before,
             with_undo(DropSyncOp(table, old, column.name, schema=schema), resync),
             with_undo(
                 drop,
@@ -392,37 +445,24 @@ class Recipes:
                 ],
             ),
         ]
-        self.default_after_swap(table, column.name, schema, column.type, default, undo=[])
-        if required:
-            self.not_null(table, column.name, schema, _set_not_null(table, column.name, schema, column.type))
+        self.default_once_old_is_gone(table, column.name, schema, column.type, default)
+        self.contract += after
 
-    def default_after_swap(
-        self,
-        table: str,
-        column: str,
-        schema: str | None,
-        type_: Any,
-        default: Any,
-        undo: list[MigrateOperation] | None = None,
+    def default_once_old_is_gone(
+        self, table: str, column: str, schema: str | None, type_: Any, default: Any
     ) -> None:
         """The server default of a column that took an old one's place, set once the old one is
         gone. Not before: on an insert the sync trigger lets the new column win when it is set,
-        and a default would set it on the old release's inserts, hiding their values. `undo`
-        replaces the plain drop of the default in the downgrade."""
+        and a default would set it on the old release's inserts, hiding their values. Its undo
+        is part of the rename's or the swap's undo (after the old column is filled again)."""
         if default is None:
             return
         alter = ops.AlterColumnOp(
-            table,
-            column,
-            schema=schema,
-            modify_server_default=default,
-            existing_server_default=None,  # so that the downgrade drops it again
-            existing_type=type_,
-            existing_nullable=True,
+            table, column, schema=schema, modify_server_default=default, existing_type=type_
         )
         self.contract += [
             NoteOp(f"# expandcontract: ignore[EC002] -- {column}'s default waits for the old column to go"),
-            alter if undo is None else with_undo(alter, undo),
+            with_undo(alter, []),
         ]
 
     def _retype(self, operation: ops.AlterColumnOp) -> str | None:
@@ -445,8 +485,17 @@ class Recipes:
         blocked = _swap_blockers(model)
         if blocked:
             return f"{name} {blocked}, which the swap recipe does not move; write it by hand"
-        forward = str(model.info.get("convert_using", f"CAST({{}} AS {new_sql})"))
-        backward = str(model.info.get("convert_back", f"CAST({{}} AS {old_sql})"))
+        verdict = type_change(old_sql, new_sql)
+        convert = model.info.get("convert_using")
+        if convert is None and verdict is not TypeChange.REWRITE:
+            return (
+                f"values of {old_sql} may not fit {new_sql}: say how to convert them, "
+                'info={"convert_using": ..., "convert_back": ...} on the model\'s column ("{}" for a '
+                "plain assignment, which fails on a value that does not fit), and generate again"
+            )
+        # a plain assignment by default: it fails on a value that does not fit, where a CAST cuts it
+        forward = str(convert if convert is not None else "{}")
+        backward = str(model.info.get("convert_back", "{}"))
         replacement = generated_name(name, "_ec_new")
         sync = SyncColumnsOp(table, name, replacement, schema=schema, forward=forward, backward=backward)
         self.expand += [
@@ -484,12 +533,19 @@ class Recipes:
             )
         unswap = self._unswap(operation, replacement, forward, backward, sync, bool(renames), model)
         swap = SwapColumnsOp(table, name, replacement, new_type=type_name(model.type), schema=schema)
+        fill = default_sql(model, _dialect(self.dialect)) if not model.nullable else None
+        before, after = (
+            self.proven_not_null(table, replacement, name, schema, model.type, fill)
+            if not model.nullable
+            else ([], [])
+        )
         self.contract += [
+            *before,
             with_undo(DropSyncOp(table, name, replacement, schema=schema), []),  # the unswap syncs
             with_undo(swap, unswap),
         ]
         # undone inside the unswap, once the column holding it is the replacement again
-        self.default_after_swap(table, name, schema, model.type, model.server_default, undo=[])
+        self.default_once_old_is_gone(table, name, schema, model.type, model.server_default)
         if renames:
             self.contract += [
                 NoteOp(
@@ -498,9 +554,8 @@ class Recipes:
                 ),
                 *renames,
             ]
-        if not model.nullable:
-            self.not_null(table, name, schema, _set_not_null(table, name, schema, model.type))
-            self.retyped.add(name)
+        self.contract += after
+        self.swapped.add(name)
         return None
 
     def _unswap(
@@ -565,11 +620,11 @@ class Recipes:
         """A foreign key on a column, or into a table, that this change drops: dropped before the
         deploy, so the new release, which no longer maintains the column or the referenced rows,
         is not refused by it."""
-        key = operation._reverse
-        if operation.constraint_type != "foreignkey" or not isinstance(key, ops.CreateForeignKeyOp):
+        key = _foreign_key(operation)
+        if key is None:
             return False
-        into = (key.kw.get("referent_schema"), key.referent_table)
-        local = {str(c) for c in key.local_cols}
+        into = (key.referred_table.schema, key.referred_table.name)
+        local = {str(c) for c in key.column_keys}
         return into in self.dropped_tables or (bool(local) and local <= self.dropped_columns)
 
     def _unique(self, operation: ops.CreateUniqueConstraintOp) -> None:
@@ -590,7 +645,11 @@ class Recipes:
         if isinstance(operation, ops.CreateForeignKeyOp):
             table, schema = operation.source_table, operation.kw.get("source_schema")
             if not operation.constraint_name:  # the name PostgreSQL would give it: contract needs one
-                operation.constraint_name = generated_name(table, *map(str, operation.local_cols), "fkey")
+                columns = [str(c) for c in operation.local_cols]
+                name = generated_name(table, *columns, "fkey")
+                if name in self.dropped_constraints:  # a key re-pointed: the old one still has it
+                    name = generated_name(table, *columns, operation.referent_table, "fkey")
+                operation.constraint_name = name
         else:
             table, schema = operation.table_name, operation.schema
         if not operation.constraint_name:
@@ -603,6 +662,34 @@ class Recipes:
         operation.kw["postgresql_not_valid"] = True
         self.expand.append(operation)
         self.contract.append(ValidateConstraintOp(table, str(operation.constraint_name), schema=schema))
+
+
+def _foreign_key(operation: ops.DropConstraintOp) -> sa.ForeignKeyConstraint | None:
+    """The foreign key a drop_constraint autogenerate wrote removes (None: not one, or not known)."""
+    if operation.constraint_type != "foreignkey":
+        return None
+    try:
+        constraint = operation.to_constraint()
+    except ValueError:  # written without the constraint it drops
+        return None
+    return constraint if isinstance(constraint, sa.ForeignKeyConstraint) else None
+
+
+def _key_back_not_valid(operation: ops.DropConstraintOp) -> list[MigrateOperation]:
+    """A foreign key dropped in expand, added back in the downgrade NOT VALID: the rows written
+    without it are not scanned under its lock (validate them by hand once they are fixed)."""
+    key = _foreign_key(operation)
+    if key is None:
+        return [NoteOp(f"{REVIEW}: write the downgrade of the dropped foreign key by hand")]
+    back = ops.CreateForeignKeyOp.from_constraint(key)
+    back.kw["postgresql_not_valid"] = True
+    return [
+        NoteOp(
+            f"{REVIEW}: {operation.constraint_name} comes back NOT VALID: rows written without it may "
+            "break it; validate it (op.ec_validate_constraint) once they are fixed"
+        ),
+        back,
+    ]
 
 
 def _swap_blockers(column: sa.Column[Any]) -> str | None:
@@ -618,8 +705,8 @@ def _swap_blockers(column: sa.Column[Any]) -> str | None:
     if column.computed is not None or column.identity is not None:
         return "is generated"
     for constraint in table.constraints:
-        if isinstance(constraint, sa.UniqueConstraint | sa.CheckConstraint) and (
-            column.name in constraint.columns or isinstance(constraint, sa.CheckConstraint)
+        if (isinstance(constraint, sa.UniqueConstraint) and column.name in constraint.columns) or (
+            isinstance(constraint, sa.CheckConstraint) and column.name in str(constraint.sqltext)
         ):
             return f"is under the constraint {constraint.name or '(unnamed)'}"
     for index in table.indexes:
@@ -663,7 +750,12 @@ def split_operations(
             continue
         if isinstance(operation, ops.ModifyTableOps):
             dropped = frozenset(o.column_name for o in operation.ops if isinstance(o, ops.DropColumnOp))
-            recipes = Recipes(dialect, models, dropped_tables, dropped)
+            names = frozenset(
+                str(o.constraint_name)
+                for o in operation.ops
+                if isinstance(o, ops.DropConstraintOp) and o.constraint_name
+            )
+            recipes = Recipes(dialect, models, dropped_tables, dropped, names)
             renamed = _renamed(operation, renames or {})
             handled = {id(drop) for drop in renamed.values()}
             for inner in operation.ops:

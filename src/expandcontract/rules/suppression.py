@@ -106,7 +106,7 @@ _REVIEW = re.compile(r"#\s*expandcontract:\s*review\b:?\s*(?P<why>.*)", re.IGNOR
 def review_markers_in(source: str) -> list[tuple[int, int, str]]:
     """(line, 1-based column, why) of each `# expandcontract: review` comment in a revision's
     `upgrade()` (the downgrade's say what cannot be undone: they wait for the day it runs)."""
-    if "expandcontract: review" not in source.lower():
+    if not _REVIEW.search(source):
         return []
     try:
         tree = ast.parse(source)
