@@ -132,7 +132,8 @@ def _render_swap(autogen_context: Any, op: SwapColumnsOp) -> str:
 @renderers.dispatch_for(BackfillOp)
 def _render_backfill(autogen_context: Any, op: BackfillOp) -> str:
     options = "".join(f", {key}={value!r}" for key, value in op.options.items())
-    return f"op.ec_backfill({op.table_name!r}, {op.set_!r}{options})"
+    finish = ", must_finish=True" if op.must_finish else ""
+    return f"op.ec_backfill({op.table_name!r}, {op.set_!r}{options}{finish})"
 
 
 # --- downgrades ------------------------------------------------------------------------------------

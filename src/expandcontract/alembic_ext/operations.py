@@ -470,8 +470,6 @@ class BackfillOp(MigrateOperation):
         # the revision's later steps rely on it: paused (`backfill pause`) or stopped, it stops them
         self.must_finish = bool(options.pop("must_finish", False))
         self.options = options
-        if self.must_finish:
-            self.options["must_finish"] = True  # rendered back as written
 
     @classmethod
     def ec_backfill(cls, operations: Operations, table_name: str, set: dict[str, str], **options: Any) -> Any:
@@ -484,8 +482,7 @@ class BackfillOp(MigrateOperation):
     def spec(self) -> Any:
         from expandcontract.backfill import spec_from_arguments
 
-        options = {k: v for k, v in self.options.items() if k != "must_finish"}
-        return spec_from_arguments(self.table_name, self.set_, **options)
+        return spec_from_arguments(self.table_name, self.set_, **self.options)
 
 
 @Operations.implementation_for(BackfillOp)

@@ -32,7 +32,7 @@ from alembic.operations import MigrateOperation, ops
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.sql.elements import conv
 
-# importing autogen_split registers the renderers of its own operations (and of op.ec_*)
+# importing autogen_render registers the renderers of expandcontract's operations
 from expandcontract.alembic_ext.autogen_render import downgrade_of, runnable
 from expandcontract.alembic_ext.autogen_split import models_of, split_operations
 

@@ -406,29 +406,7 @@ class Recipes:
                 f"{self.quote(column.name)} IS NULL AND {self.quote(old)} IS NOT NULL",
             ),
         ]
-        restored = drop.to_column()
-        restored.nullable = True
-        old_default, restored.server_default = restored.server_default, None  # after the refill
-        refill = self._backfill(
-            table,
-            schema,
-            {old: backward.replace("{}", self.quote(column.name))},
-            f"{self.quote(old)} IS NULL AND {self.quote(column.name)} IS NOT NULL",
-            must_finish=True,
-        )
-        resync: list[MigrateOperation] = [sync, refill]
-        if old_default is not None:
-            resync.append(
-                ops.AlterColumnOp(
-                    table, old, schema=schema, modify_server_default=old_default, existing_type=restored.type
-                )
-            )
-        if default is not None:  # the new column's, dropped once the old one fills it again
-            resync.append(
-                ops.AlterColumnOp(
-                    table, column.name, schema=schema, modify_server_default=None, existing_type=column.type
-                )
-            )
+        restored, resync = self._unrename(drop, column, sync, backward, default)
         before, after = (
             self.proven_not_null(table, column.name, column.name, schema, column.type, fill)
             if required
@@ -447,6 +425,44 @@ class Recipes:
         ]
         self.default_once_old_is_gone(table, column.name, schema, column.type, default)
         self.contract += after
+
+    def _unrename(
+        self,
+        drop: ops.DropColumnOp,
+        new: sa.Column[Any],
+        sync: SyncColumnsOp,
+        backward: str,
+        new_default: Any,
+    ) -> tuple[sa.Column[Any], list[MigrateOperation]]:
+        """The rename's contract undone: (the old column as it comes back, nullable and without its
+        default; what runs after it: the sync again, the old column filled from the new one, then
+        its default back and the new column's dropped). Defaults wait for the values: added with
+        the column, a default would fill every row, and the backfill would find nothing to copy."""
+        table, schema, old = drop.table_name, drop.schema, drop.column_name
+        restored = drop.to_column()
+        restored.nullable = True
+        old_default, restored.server_default = restored.server_default, None
+        refill = self._backfill(
+            table,
+            schema,
+            {old: backward.replace("{}", self.quote(new.name))},
+            f"{self.quote(old)} IS NULL AND {self.quote(new.name)} IS NOT NULL",
+            must_finish=True,
+        )
+        resync: list[MigrateOperation] = [sync, refill]
+        if old_default is not None:
+            resync.append(
+                ops.AlterColumnOp(
+                    table, old, schema=schema, modify_server_default=old_default, existing_type=restored.type
+                )
+            )
+        if new_default is not None:  # dropped once the old column fills the new one again
+            resync.append(
+                ops.AlterColumnOp(
+                    table, new.name, schema=schema, modify_server_default=None, existing_type=new.type
+                )
+            )
+        return restored, resync
 
     def default_once_old_is_gone(
         self, table: str, column: str, schema: str | None, type_: Any, default: Any

@@ -15,6 +15,7 @@ import json
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -95,18 +96,28 @@ class Manifest:
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
+@cache
+def _postgresql() -> sa.Dialect:
+    dialect: sa.Dialect = sa.dialects.registry.load("postgresql")()
+    return dialect
+
+
 def type_name(type_: sa.types.TypeEngine[Any]) -> str:
     """A column type as PostgreSQL spells it (`BIGINT`, `TIMESTAMP WITH TIME ZONE`), the form
     manifests record and `op.ec_swap_columns` names, so the gate can compare them."""
     try:
-        text = str(type_.compile(dialect=sa.dialects.registry.load("postgresql")()))
+        text = str(type_.compile(dialect=_postgresql()))
     except Exception:  # a type PostgreSQL cannot compile (another dialect's): its generic form
         text = str(type_)
-    return " ".join(text.upper().split())
+    return _spelled(text)
+
+
+def _spelled(type_text: str) -> str:
+    return " ".join(type_text.upper().split())
 
 
 def same_type(recorded: str | None, wanted: str) -> bool:
-    return recorded is not None and " ".join(recorded.upper().split()) == " ".join(wanted.upper().split())
+    return recorded is not None and _spelled(recorded) == _spelled(wanted)
 
 
 def _relies_on_server_default(column: sa.Column[Any]) -> bool:
