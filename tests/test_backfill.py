@@ -58,6 +58,16 @@ def copy_spec(**kw: object) -> BackfillSpec:
     return BackfillSpec(table="users", set=(("email_address", "email"), ("hits", "hits + 1")), **options)  # type: ignore[arg-type]
 
 
+def pause_midway(registry: Registry, name: str, thread: threading.Thread) -> None:
+    """Pause the backfill `thread` runs once its first batch committed, and wait for it to stop."""
+    deadline = time.monotonic() + 20
+    while not registry.exists() or not all_states(registry) or all_states(registry)[0].rows_done == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    pause(registry, name)
+    thread.join(timeout=30)
+
+
 def converted(engine: sa.Engine) -> list[tuple[int, int]]:
     """(hits, count) of every row."""
     with engine.connect() as conn:
@@ -166,12 +176,7 @@ def test_pause_stops_it_at_the_next_batch_and_run_resumes(engine: sa.Engine) -> 
     results = []
     thread = threading.Thread(target=lambda: results.append(backfiller.run()))
     thread.start()
-    deadline = time.monotonic() + 20
-    while not all_states(registry) or all_states(registry)[0].rows_done == 0:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    pause(registry, backfiller.spec.backfill_name)
-    thread.join(timeout=30)
+    pause_midway(registry, backfiller.spec.backfill_name, thread)
 
     (paused,) = results
     assert paused.status == "paused" and 0 < paused.rows_done < ROWS
@@ -297,12 +302,7 @@ def test_a_backfill_the_next_steps_need_stops_its_revision_when_paused(engine: s
     thread = threading.Thread(target=migrate)
     thread.start()
     registry = Registry(engine)
-    deadline = time.monotonic() + 20
-    while not registry.exists() or not all_states(registry) or all_states(registry)[0].rows_done == 0:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    pause(registry, name)
-    thread.join(timeout=30)
+    pause_midway(registry, name, thread)
 
     assert len(errors) == 1 and errors[0].startswith(f"backfill {name} is paused")
     assert f"expandcontract backfill run '{name}'" in errors[0]
@@ -317,12 +317,7 @@ def test_a_walk_undone_before_it_finished_starts_over(engine: sa.Engine) -> None
     results = []
     thread = threading.Thread(target=lambda: results.append(backfiller.run()))
     thread.start()
-    deadline = time.monotonic() + 20
-    while not all_states(registry) or all_states(registry)[0].rows_done == 0:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    pause(registry, spec.backfill_name)
-    thread.join(timeout=30)
+    pause_midway(registry, spec.backfill_name, thread)
     assert results[0].status == "paused"
     with engine.begin() as conn:  # the downgrade dropped the column; the upgrade added it back
         conn.execute(sa.text("UPDATE users SET email_address = NULL"))
