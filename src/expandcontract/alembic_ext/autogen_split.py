@@ -12,7 +12,8 @@ from alembic.operations import MigrateOperation, ops
 from alembic.util import rev_id
 
 from expandcontract.alembic_ext.autogen_render import downgrade_of, runnable
-from expandcontract.alembic_ext.recipes import Renames, models_of, split_operations
+from expandcontract.alembic_ext.model_facts import Renames, models_of
+from expandcontract.alembic_ext.recipes import split_operations
 
 __all__ = ["models_of", "phased_directives", "split_operations"]
 

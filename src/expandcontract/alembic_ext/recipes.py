@@ -25,14 +25,23 @@ working (docs/autogenerate.md has the table, docs/recipes/ a page per recipe):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from functools import cache
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 from alembic.operations import MigrateOperation, ops
 
 from expandcontract.alembic_ext.autogen_render import REVIEW, AutocommitBlockOp, NoteOp, with_undo
+from expandcontract.alembic_ext.model_facts import (
+    Models,
+    Renames,
+    default_sql,
+    dialect_named,
+    foreign_key_of,
+    one_change_each,
+    renamed_columns,
+    swap_blockers,
+)
 from expandcontract.alembic_ext.operations import (
     AddNotNullCheckOp,
     BackfillOp,
@@ -53,42 +62,6 @@ PREPARED = (
     "asyncpg) get one 'cached plan must not change result type' error per connection and prepared "
     "statement that reads the column; a rename (info renamed_from) changes no type under them"
 )
-Models = Mapping[str, sa.Table]  # "schema.table" or "table" -> the models' table
-Renames = Mapping[tuple[str, str], str]  # (table, new column) -> old column
-
-
-@cache
-def _dialect(name: str) -> sa.Dialect:
-    """The project's dialect: it quotes the names and renders the defaults written into SQL
-    expressions (one dialect per run)."""
-    dialect: sa.Dialect = sa.dialects.registry.load(name)()
-    return dialect
-
-
-def default_sql(column: sa.Column[Any], dialect: sa.Dialect) -> str | None:
-    """The model's default for `column` as an SQL expression: its server default, or a constant
-    client-side default; None when there is none (or only a Python callable)."""
-    if column.server_default is not None and isinstance(column.server_default, sa.DefaultClause):
-        compiler = dialect.ddl_compiler(dialect, cast(Any, None))  # only its default rendering is used
-        rendered = compiler.get_column_default_string(column)
-        return str(rendered) if rendered is not None else None
-    default = column.default
-    if isinstance(default, sa.ColumnDefault) and default.is_scalar:
-        literal = sa.literal(default.arg, column.type)
-        try:
-            return str(literal.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-        except sa.exc.CompileError:  # a value SQLAlchemy cannot write as SQL (a JSON document)
-            return None
-    return None
-
-
-def models_of(metadata: Any) -> dict[str, sa.Table]:
-    """The tables of `target_metadata` (one MetaData or a sequence of them)."""
-    found: dict[str, sa.Table] = {}
-    for each in metadata if isinstance(metadata, list | tuple) else [metadata]:
-        if isinstance(each, sa.MetaData):
-            found.update(each.tables)
-    return found
 
 
 def _set_not_null(
@@ -97,35 +70,6 @@ def _set_not_null(
     return ops.AlterColumnOp(
         table, column, schema=schema, modify_nullable=False, existing_nullable=True, existing_type=type_
     )
-
-
-def _one_change_each(operation: ops.AlterColumnOp) -> list[ops.AlterColumnOp]:
-    """An alter_column that changes several things, as one alter_column per thing: each takes its
-    own recipe (a type change and a NOT NULL do not share a phase)."""
-    fields = {  # in this order: a swap sees its type first, a NOT NULL sees its new default
-        "modify_type": None,
-        "modify_server_default": False,
-        "modify_nullable": None,
-        "modify_comment": False,
-        "modify_name": None,
-    }
-    changed = [name for name, unchanged in fields.items() if getattr(operation, name) is not unchanged]
-    if len(changed) <= 1:
-        return [operation]
-    parts = []
-    for name in changed:
-        part = ops.AlterColumnOp(
-            operation.table_name,
-            operation.column_name,
-            schema=operation.schema,
-            existing_type=operation.existing_type,
-            existing_server_default=operation.existing_server_default,
-            existing_nullable=operation.existing_nullable,
-            existing_comment=operation.existing_comment,
-            **{name: getattr(operation, name)},
-        )
-        parts.append(part)
-    return parts
 
 
 class Recipes:
@@ -142,7 +86,7 @@ class Recipes:
         self.dialect = dialect
         self.expand: list[MigrateOperation] = []
         self.contract: list[MigrateOperation] = []
-        self.quote: Callable[[str], str] = _dialect(dialect).identifier_preparer.quote
+        self.quote: Callable[[str], str] = dialect_named(dialect).identifier_preparer.quote
         self.models = models or {}
         self.dropped_tables, self.dropped_columns = dropped_tables, dropped_columns
         self.dropped_constraints = dropped_constraints
@@ -201,7 +145,7 @@ class Recipes:
             case ops.DropColumnOp():
                 self._drop_column(operation)
             case ops.AlterColumnOp():
-                for part in _one_change_each(operation):
+                for part in one_change_each(operation):
                     self._alter_column(part)
             case ops.CreateForeignKeyOp() | ops.CreateCheckConstraintOp() if self.postgresql:
                 self._not_valid(operation)
@@ -317,7 +261,7 @@ class Recipes:
                     existing_nullable=True,
                 )
             )
-        fill = default_sql(model, _dialect(self.dialect)) if model is not None else None
+        fill = default_sql(model, dialect_named(self.dialect)) if model is not None else None
         self.not_null(table, column, schema, operation, fill)
 
     # --- columns ----------------------------------------------------------------------------------
@@ -330,7 +274,7 @@ class Recipes:
         operation.column = column = column._copy()  # the models' own column stays as they say
         column.nullable = True  # added nullable: the running release does not write it yet
         table, schema = operation.table_name, operation.schema
-        fill = default_sql(column, _dialect(self.dialect))
+        fill = default_sql(column, dialect_named(self.dialect))
         if fill is None or not self.postgresql:
             self.expand.append(
                 NoteOp(
@@ -386,7 +330,7 @@ class Recipes:
         column, old = add.column, drop.column_name
         table, schema = add.table_name, add.schema
         required = not column.nullable
-        fill = default_sql(column, _dialect(self.dialect)) if required else None
+        fill = default_sql(column, dialect_named(self.dialect)) if required else None
         add.column = column = column._copy()  # the models' own column stays as the models say
         column.nullable = True  # the old release does not write it; the trigger fills it
         default, column.server_default = column.server_default, None  # see default_once_old_is_gone()
@@ -489,7 +433,7 @@ class Recipes:
         model = self.model_column(table, name, schema)
         if model is None or operation.existing_type is None:
             return "the models or the old type are not known here; write the swap by hand"
-        dialect = _dialect(self.dialect)
+        dialect = dialect_named(self.dialect)
         old_sql = str(operation.existing_type.compile(dialect=dialect))
         new_sql = str(model.type.compile(dialect=dialect))
         if self.postgresql and type_change(old_sql, new_sql) is TypeChange.SAFE:
@@ -498,7 +442,7 @@ class Recipes:
             return None
         if not self.postgresql:
             return "the swap recipe needs PostgreSQL; write the change by hand"
-        blocked = _swap_blockers(model)
+        blocked = swap_blockers(model)
         if blocked:
             return f"{name} {blocked}, which the swap recipe does not move; write it by hand"
         verdict = type_change(old_sql, new_sql)
@@ -549,7 +493,7 @@ class Recipes:
             )
         unswap = self._unswap(operation, replacement, forward, backward, sync, bool(renames), model)
         swap = SwapColumnsOp(table, name, replacement, new_type=type_name(model.type), schema=schema)
-        fill = default_sql(model, _dialect(self.dialect)) if not model.nullable else None
+        fill = default_sql(model, dialect_named(self.dialect)) if not model.nullable else None
         before, after = (
             self.proven_not_null(table, replacement, name, schema, model.type, fill)
             if not model.nullable
@@ -636,7 +580,7 @@ class Recipes:
         """A foreign key on a column, or into a table, that this change drops: dropped before the
         deploy, so the new release, which no longer maintains the column or the referenced rows,
         is not refused by it."""
-        key = _foreign_key(operation)
+        key = foreign_key_of(operation)
         if key is None:
             return False
         into = (key.referred_table.schema, key.referred_table.name)
@@ -680,21 +624,10 @@ class Recipes:
         self.contract.append(ValidateConstraintOp(table, str(operation.constraint_name), schema=schema))
 
 
-def _foreign_key(operation: ops.DropConstraintOp) -> sa.ForeignKeyConstraint | None:
-    """The foreign key a drop_constraint autogenerate wrote removes (None: not one, or not known)."""
-    if operation.constraint_type != "foreignkey":
-        return None
-    try:
-        constraint = operation.to_constraint()
-    except ValueError:  # written without the constraint it drops
-        return None
-    return constraint if isinstance(constraint, sa.ForeignKeyConstraint) else None
-
-
 def _key_back_not_valid(operation: ops.DropConstraintOp) -> list[MigrateOperation]:
     """A foreign key dropped in expand, added back in the downgrade NOT VALID: the rows written
     without it are not scanned under its lock (validate them by hand once they are fixed)."""
-    key = _foreign_key(operation)
+    key = foreign_key_of(operation)
     if key is None:
         return [NoteOp(f"{REVIEW}: write the downgrade of the dropped foreign key by hand")]
     back = ops.CreateForeignKeyOp.from_constraint(key)
@@ -706,45 +639,6 @@ def _key_back_not_valid(operation: ops.DropConstraintOp) -> list[MigrateOperatio
         ),
         back,
     ]
-
-
-def _swap_blockers(column: sa.Column[Any]) -> str | None:
-    """What ties `column` to other objects the swap would lose with the old column, if anything:
-    keys, constraints, and indexes that are not plain named column lists."""
-    table = column.table
-    if column.primary_key:
-        return "is in the primary key"
-    if column.foreign_keys or any(
-        fk.column is column for other in table.metadata.tables.values() for fk in other.foreign_keys
-    ):
-        return "is in a foreign key"
-    if column.computed is not None or column.identity is not None:
-        return "is generated"
-    for constraint in table.constraints:
-        if (isinstance(constraint, sa.UniqueConstraint) and column.name in constraint.columns) or (
-            isinstance(constraint, sa.CheckConstraint) and column.name in str(constraint.sqltext)
-        ):
-            return f"is under the constraint {constraint.name or '(unnamed)'}"
-    for index in table.indexes:
-        if column.name in index.columns and (
-            index.name is None
-            or len(index.expressions) != len(index.columns)
-            or any(index.dialect_kwargs.values())
-        ):
-            return f"has the index {index.name or '(unnamed)'}, with expressions or options"
-    return None
-
-
-def _renamed(operation: ops.ModifyTableOps, hints: Renames) -> dict[str, ops.DropColumnOp]:
-    """New column name -> the drop of the column it renames, for the renames the models say
-    (`Column(..., info={"renamed_from": "old"})`) or `--rename table.old:new` hints."""
-    dropped = {o.column_name: o for o in operation.ops if isinstance(o, ops.DropColumnOp)}
-    out: dict[str, ops.DropColumnOp] = {}
-    for added in (o for o in operation.ops if isinstance(o, ops.AddColumnOp)):
-        old = added.column.info.get("renamed_from") or hints.get((operation.table_name, added.column.name))
-        if isinstance(old, str) and old in dropped:
-            out[added.column.name] = dropped[old]
-    return out
 
 
 def split_operations(
@@ -772,7 +666,7 @@ def split_operations(
                 if isinstance(o, ops.DropConstraintOp) and o.constraint_name
             )
             recipes = Recipes(dialect, models, dropped_tables, dropped, names)
-            renamed = _renamed(operation, renames or {})
+            renamed = renamed_columns(operation, renames or {})
             handled = {id(drop) for drop in renamed.values()}
             for inner in operation.ops:
                 if isinstance(inner, ops.AddColumnOp) and inner.column.name in renamed:
