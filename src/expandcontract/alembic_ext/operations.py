@@ -164,7 +164,6 @@ class DropSyncOp(MigrateOperation):
 def _postgresql_sync(operations: Operations, op: SyncColumnsOp) -> list[str]:
     q = partial(_q, operations)
     old, new = q(op.old_column), q(op.new_column)
-    function = _table(operations, op.trigger_name, op.schema)  # in the table's schema, by OID after
     to_new = _apply(op.forward, f"NEW.{old}")
     to_old = _apply(op.backward, f"NEW.{new}")
     body = f"""BEGIN
@@ -181,13 +180,30 @@ def _postgresql_sync(operations: Operations, op: SyncColumnsOp) -> list[str]:
     END IF;
     RETURN NEW;
 END"""
-    table = _table(operations, op.table_name, op.schema)
+    return _postgresql_trigger(operations, op.trigger_name, op.table_name, op.schema, body)
+
+
+def _postgresql_trigger(
+    operations: Operations, name: str, table: str, schema: str | None, body: str, when: str = ""
+) -> list[str]:
+    """A BEFORE INSERT OR UPDATE row trigger running `body` (plpgsql), its function named like it
+    and kept in the table's schema (the trigger calls it by OID: no `search_path` needed)."""
+    function = _table(operations, name, schema)
+    condition = f"WHEN ({when}) " if when else ""
     return [
         f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS "
-        f"$ec_sync$\n{body}\n$ec_sync$",
-        f"CREATE TRIGGER {q(op.trigger_name)} BEFORE INSERT OR UPDATE ON {table} "
-        f"FOR EACH ROW EXECUTE FUNCTION {function}()",
+        f"$ec_trigger$\n{body}\n$ec_trigger$",
+        f"CREATE TRIGGER {_q(operations, name)} BEFORE INSERT OR UPDATE ON "
+        f"{_table(operations, table, schema)} FOR EACH ROW {condition}EXECUTE FUNCTION {function}()",
     ]
+
+
+def _drop_postgresql_trigger(operations: Operations, name: str, table: str, schema: str | None) -> None:
+    """What `_postgresql_trigger` created: the trigger, then its function."""
+    _execute(
+        operations, f"DROP TRIGGER IF EXISTS {_q(operations, name)} ON {_table(operations, table, schema)}"
+    )
+    _execute(operations, f"DROP FUNCTION IF EXISTS {_table(operations, name, schema)}()")
 
 
 def _sqlite_sync(operations: Operations, op: SyncColumnsOp) -> list[str]:
@@ -231,10 +247,8 @@ def _sync_columns(operations: Operations, op: SyncColumnsOp) -> None:
 @Operations.implementation_for(DropSyncOp)
 def _drop_sync(operations: Operations, op: DropSyncOp) -> None:
     dialect = _dialect(operations)
-    table = _table(operations, op.table_name, op.schema)
     if dialect == "postgresql":
-        _execute(operations, f"DROP TRIGGER IF EXISTS {_q(operations, op.trigger_name)} ON {table}")
-        _execute(operations, f"DROP FUNCTION IF EXISTS {_table(operations, op.trigger_name, op.schema)}()")
+        _drop_postgresql_trigger(operations, op.trigger_name, op.table_name, op.schema)
     elif dialect == "sqlite":
         for suffix in ("ins", "old", "new"):
             trigger = _table(operations, generated_name(op.trigger_name, suffix), op.schema)
@@ -357,28 +371,18 @@ def _needs_postgresql(operations: Operations, name: str) -> None:
 def _fill_nulls(operations: Operations, op: FillNullsOp) -> None:
     _needs_postgresql(operations, "ec_fill_nulls")
     column = _q(operations, op.column_name)
-    function = _table(operations, op.trigger_name, op.schema)
-    table = _table(operations, op.table_name, op.schema)
-    if _already_there(operations, _TRIGGER, op.trigger_name, table):
+    if _already_there(operations, _TRIGGER, op.trigger_name, _table(operations, op.table_name, op.schema)):
         return
-    _execute(
-        operations,
-        f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS "
-        f"$ec_fill$\nBEGIN\n    NEW.{column} := {op.value};\n    RETURN NEW;\nEND\n$ec_fill$",
-    )
-    _execute(
-        operations,
-        f"CREATE TRIGGER {_q(operations, op.trigger_name)} BEFORE INSERT OR UPDATE ON {table} "
-        f"FOR EACH ROW WHEN (NEW.{column} IS NULL) EXECUTE FUNCTION {function}()",
-    )
+    body = f"BEGIN\n    NEW.{column} := {op.value};\n    RETURN NEW;\nEND"
+    when = f"NEW.{column} IS NULL"
+    for statement in _postgresql_trigger(operations, op.trigger_name, op.table_name, op.schema, body, when):
+        _execute(operations, statement)
 
 
 @Operations.implementation_for(DropFillOp)
 def _drop_fill(operations: Operations, op: DropFillOp) -> None:
     _needs_postgresql(operations, "ec_drop_fill")
-    table = _table(operations, op.table_name, op.schema)
-    _execute(operations, f"DROP TRIGGER IF EXISTS {_q(operations, op.trigger_name)} ON {table}")
-    _execute(operations, f"DROP FUNCTION IF EXISTS {_table(operations, op.trigger_name, op.schema)}()")
+    _drop_postgresql_trigger(operations, op.trigger_name, op.table_name, op.schema)
 
 
 @Operations.register_operation("ec_add_not_null_check")
