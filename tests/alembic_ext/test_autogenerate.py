@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from integration.pg_flow_support import Database, enter_example, run_cli
+from integration.pg_flow_support import Database, enter_example, run_cli, upgrade_body, written_revisions
 
 NEW_MODELS = """
 
@@ -47,17 +47,9 @@ def generate(project: Path, *url: str) -> tuple[str, str]:
     """Run the autogenerate; (expand revision's source, contract revision's source)."""
     result = run_cli("revision", "--autogenerate", "-m", "coupons and priority", *url)
     assert result.exit_code == 0, result.output
-    written = [
-        project / line.removeprefix("wrote ")
-        for line in result.stdout.splitlines()
-        if line.startswith("wrote ")
-    ]
+    written = written_revisions(result, project)
     assert [p.parent.name for p in written] == ["expand", "contract"]
     return written[0].read_text(encoding="utf-8"), written[1].read_text(encoding="utf-8")
-
-
-def upgrade_body(source: str) -> str:
-    return source.split("def upgrade() -> None:", 1)[1].split("def downgrade() -> None:", 1)[0]
 
 
 def test_autogenerate_writes_each_change_in_its_phase(shop: Path) -> None:
@@ -181,11 +173,7 @@ def test_a_rename_is_a_synced_new_column_then_a_drop(shop: Path, pg_url: str, hi
 
     result = run_cli("revision", "--autogenerate", "-m", "full name", *hint, *url)
     assert result.exit_code == 0, result.output
-    expand, contract = (
-        (shop / line.removeprefix("wrote ")).read_text(encoding="utf-8")
-        for line in result.stdout.splitlines()
-        if line.startswith("wrote ")
-    )
+    expand, contract = (p.read_text(encoding="utf-8") for p in written_revisions(result, shop))
     up = upgrade_body(expand)
     assert "op.add_column('users', sa.Column('full_name', sa.String(length=100), nullable=True))" in up
     assert "op.ec_sync_columns('users', 'name', 'full_name')" in up
@@ -260,11 +248,7 @@ def test_a_new_unique_constraint_is_built_concurrently_then_attached(shop: Path,
 def generate_expand_only(project: Path, *url: str) -> tuple[str, None]:
     result = run_cli("revision", "--autogenerate", "-m", "unique", *url)
     assert result.exit_code == 0, result.output
-    (written,) = [
-        project / line.removeprefix("wrote ")
-        for line in result.stdout.splitlines()
-        if line.startswith("wrote ")
-    ]
+    (written,) = written_revisions(result, project)
     assert written.parent.name == "expand"
     return written.read_text(encoding="utf-8"), None
 
@@ -293,9 +277,7 @@ def test_a_rename_can_carry_a_type_change_with_its_conversions(shop: Path, pg_ur
     result = run_cli("revision", "--autogenerate", "-m", "cents", *url)
     assert result.exit_code == 0, result.output
     expand = next(
-        (shop / line.removeprefix("wrote ")).read_text(encoding="utf-8")
-        for line in result.stdout.splitlines()
-        if line.startswith("wrote ") and "/expand/" in line
+        p.read_text(encoding="utf-8") for p in written_revisions(result, shop) if p.parent.name == "expand"
     )
     up = upgrade_body(expand)
     assert (

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from gate_support import live_release
-from integration.pg_flow_support import Database, enter_example, run_cli
+from integration.pg_flow_support import Database, enter_example, run_cli, upgrade_body, written_revisions
 
 from expandcontract.gate.registry import Registry
 
@@ -42,17 +42,10 @@ def generate(project: Path, url: str) -> tuple[str, str]:
     """(expand upgrade() body, contract upgrade() body) of what autogenerate wrote."""
     result = run_cli("revision", "--autogenerate", "-m", "recipe", "--url", url)
     assert result.exit_code == 0, result.output
-    paths = [
-        project / line.removeprefix("wrote ")
-        for line in result.stdout.splitlines()
-        if line.startswith("wrote ")
-    ]
+    paths = written_revisions(result, project)
     assert [p.parent.name for p in paths] == ["expand", "contract"]
-    bodies = []
-    for path in paths:
-        source = path.read_text(encoding="utf-8")
-        bodies.append(source.split("def upgrade() -> None:", 1)[1].split("def downgrade() -> None:", 1)[0])
-    return bodies[0], bodies[1]
+    expand, contract = (upgrade_body(p.read_text(encoding="utf-8")) for p in paths)
+    return expand, contract
 
 
 def assert_in_order(body: str, *steps: str) -> None:

@@ -54,6 +54,20 @@ def applied(doc: dict[str, Any], branch: str) -> list[str]:
     return [r["revision"] for r in doc["branches"][branch]["applied"]]
 
 
+def written_revisions(result: Result, folder: Path) -> list[Path]:
+    """Every file a `revision` command reports as `wrote PATH` (relative to `folder`), in order."""
+    return [
+        folder / line.removeprefix("wrote ")
+        for line in result.stdout.splitlines()
+        if line.startswith("wrote ")
+    ]
+
+
+def upgrade_body(source: str) -> str:
+    """The `upgrade()` of a revision's source ('' for no revision)."""
+    return source.split("def upgrade() -> None:", 1)[-1].split("def downgrade() -> None:", 1)[0]
+
+
 def wrote(result: Result, folder: Path) -> Path:
     """The file a `revision` command reports as `wrote PATH` (relative to `folder`)."""
     line = result.stdout.strip()

@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from pg_flow_support import Database, enter_example
+from pg_flow_support import Database, enter_example, upgrade_body
 from zero_downtime_support import (
     EXAMPLE_MODELS,
     ORDER_NOTE,
@@ -26,7 +26,6 @@ from zero_downtime_support import (
     Turn,
     edit,
     run_recipe,
-    upgrade_body,
 )
 
 ORDER_TOTAL = "    total: Mapped[Decimal] = mapped_column(sa.Numeric(10, 2))\n"

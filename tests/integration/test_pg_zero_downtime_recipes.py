@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import Result
-from pg_flow_support import Database, enter_example, run_cli
+from pg_flow_support import Database, enter_example, run_cli, upgrade_body
 from zero_downtime_support import (
     EXAMPLE_MODELS,
     ORDER_NOTE,
@@ -26,7 +26,6 @@ from zero_downtime_support import (
     constraints,
     edit,
     run_recipe,
-    upgrade_body,
 )
 
 USER_NAME = "    name: Mapped[str] = mapped_column(sa.String(100))\n"

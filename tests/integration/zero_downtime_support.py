@@ -60,7 +60,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from click.testing import Result
-from pg_flow_support import Database, run_cli
+from pg_flow_support import Database, run_cli, written_revisions
 from sqlalchemy.orm import Session
 
 EXAMPLE_MODELS = (
@@ -344,11 +344,6 @@ def constraints(db: Database, table: str) -> dict[str, tuple[str, bool]]:
     }
 
 
-def upgrade_body(source: str) -> str:
-    """The `upgrade()` of a revision's source ('' for no revision)."""
-    return source.split("def upgrade() -> None:", 1)[-1].split("def downgrade() -> None:", 1)[0]
-
-
 @dataclass
 class Recipe:
     """A model edit and what each release does, one transaction per `Step`.
@@ -402,8 +397,7 @@ def _ok(result: Result) -> Result:
 
 def _written(result: Result, project: Path) -> dict[str, str]:
     """Branch folder (expand, contract) -> the source of the revision written there."""
-    paths = [project / line.removeprefix("wrote ") for line in result.stdout.splitlines() if "wrote " in line]
-    return {p.parent.name: p.read_text(encoding="utf-8") for p in paths}
+    return {p.parent.name: p.read_text(encoding="utf-8") for p in written_revisions(result, project)}
 
 
 def run_recipe(project: Path, url: str, recipe: Recipe) -> Outcome:
