@@ -226,8 +226,6 @@ def test_a_swap_puts_the_replacement_under_the_old_name(engine: sa.Engine) -> No
 
 
 def test_a_swap_reads_back_as_one_change_the_gate_judges_by_type() -> None:
-    from alembic.operations import ops
-
     from expandcontract.alembic_ext.op_changes import OpContext, changes_of
     from expandcontract.alembic_ext.operations import SwapColumnsOp
     from expandcontract.gate.decision import uses
@@ -244,7 +242,6 @@ def test_a_swap_reads_back_as_one_change_the_gate_judges_by_type() -> None:
         ("qty__ec_new",),
         "BIGINT",
     )
-    assert not isinstance(change, ops.MigrateOperation)
 
     swap = Removal(RemovalKind.COLUMN, "orders", "qty", None, "swaps ...", "c.py:3", new_type="BIGINT")
 
